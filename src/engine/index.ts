@@ -1,0 +1,2 @@
+// Public surface of src/engine; re-exported by src/index.ts.
+export {};

@@ -1,0 +1,39 @@
+/** Makes the small local base image every build test starts FROM (no internet: no Docker Hub). */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireProgram } from './procs.js';
+
+/** The docker CLI 28 the tests use as an independent peer. */
+export const DOCKER_CLI = '/usr/local/bin/docker';
+
+/** Runs the docker CLI against `host`; returns stdout. */
+export function dockerCli(host: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): string {
+  return execFileSync(DOCKER_CLI, ['-H', host, ...args], {
+    encoding: 'utf8',
+    input,
+    env: { ...process.env, DOCKER_BUILDKIT: '0', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+/** Builds `tag` FROM scratch with Debian's busybox-static and its applet links. */
+export function buildBaseImage(host: string, dir: string, tag: string): void {
+  requireProgram('/bin/busybox', 'busybox-static');
+  mkdirSync(dir, { recursive: true });
+  copyFileSync('/bin/busybox', join(dir, 'busybox'));
+  writeFileSync(
+    join(dir, 'Dockerfile'),
+    [
+      'FROM scratch',
+      'COPY busybox /bin/busybox',
+      'RUN ["/bin/busybox", "mkdir", "-p", "/usr/bin", "/sbin", "/usr/sbin", "/tmp", "/etc"]',
+      'RUN ["/bin/busybox", "--install", "-s"]',
+      'RUN echo "root:x:0:0:root:/root:/bin/sh" > /etc/passwd && echo "nobody:x:65534:65534:nobody:/:/bin/sh" >> /etc/passwd && echo "root:x:0:" > /etc/group && echo "nogroup:x:65534:" >> /etc/group',
+      'CMD ["/bin/sh"]',
+      '',
+    ].join('\n'),
+  );
+  dockerCli(host, ['build', '-q', '-t', tag, dir]);
+}
