@@ -27,6 +27,7 @@ export type ImgtoolErrorCode =
   | 'MANIFEST_INVALID'
   | 'CONFIG_INVALID'
   | 'DIGEST_MISMATCH'
+  | 'DIGEST_INVALID'
   | 'LAYER_INVALID'
   | 'ARCHIVE_INVALID'
   | 'PLATFORM_NOT_FOUND'
@@ -50,6 +51,7 @@ export type ImgtoolErrorCode =
   // init
   | 'INIT_DETECT_FAILED'
   | 'INIT_EXISTS'
+  | 'INIT_TEMPLATE_INVALID'
   // generic
   | 'ABORTED'
   | 'IO';

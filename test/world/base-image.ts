@@ -1,5 +1,5 @@
 /** Makes the small local base image every build test starts FROM (no internet: no Docker Hub). */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireProgram } from './procs.js';
@@ -36,4 +36,28 @@ export function buildBaseImage(host: string, dir: string, tag: string): void {
     ].join('\n'),
   );
   dockerCli(host, ['build', '-q', '-t', tag, dir]);
+}
+
+/** The docker CLI's failure: exit code and both streams (stderr says why). */
+export interface DockerCliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Async form of {@link dockerCli} that never throws: use it when the CLI talks to a server in
+ * the same process (a fault proxy in the test), which a synchronous call would starve.
+ */
+export function dockerCliAsync(host: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<DockerCliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(DOCKER_CLI, ['-H', host, ...args], { env: { ...process.env, DOCKER_BUILDKIT: '0', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => resolve({ code: -1, stdout, stderr: stderr + String(err) }));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input);
+  });
 }

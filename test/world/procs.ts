@@ -1,7 +1,7 @@
 /** Small helpers for starting and stopping the world's real server processes. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { openSync, existsSync } from 'node:fs';
+import { appendFileSync, openSync, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A free TCP port on 127.0.0.1 (bound and released; fine for a test run). */
@@ -17,6 +17,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
+let pidFile: string | undefined;
+
+/** Where {@link recordPid} notes the world's server pids for the reaper (set once per run). */
+export function setPidFile(file: string): void {
+  pidFile = file;
+}
+
+/** Notes a server's pid so the reaper can kill it if the run dies without tearing down. */
+export function recordPid(child: ChildProcess): void {
+  if (pidFile !== undefined && child.pid !== undefined) appendFileSync(pidFile, `${child.pid}\n`);
+}
+
 /** Starts a long-running process with stdout/stderr going to `logFile`. */
 export function startProcess(cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
   const fd = openSync(logFile, 'a');
@@ -24,6 +36,7 @@ export function startProcess(cmd: string, args: string[], logFile: string, env: 
   child.on('error', () => {
     /* reported by waitFor's timeout with the log file named */
   });
+  recordPid(child);
   return child;
 }
 

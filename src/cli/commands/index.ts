@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
 import type { CliRuntime } from '../runtime.js';
+import { register as registerInfo } from './info.js';
+import { register as registerLogin } from './login.js';
+import { register as registerLogout } from './logout.js';
+import { register as registerPull } from './pull.js';
+import { register as registerPush } from './push.js';
+import { register as registerTag } from './tag.js';
+import { register as registerInit } from './init.js';
 
 /**
  * Every command module registers its options and a lazy action here. Command modules stay
@@ -8,7 +15,7 @@ import type { CliRuntime } from '../runtime.js';
  */
 type Register = (program: Command, rt: CliRuntime) => void;
 
-const registrations: Register[] = [];
+const registrations: Register[] = [registerInfo, registerLogin, registerLogout, registerPull, registerPush, registerTag, registerInit];
 
 /** Adds every command to `program`. */
 export function registerCommands(program: Command, rt: CliRuntime): void {
