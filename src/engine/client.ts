@@ -224,16 +224,16 @@ class HttpEngineClient implements EngineClient {
     };
   }
 
-  version(signal?: AbortSignal): Promise<EngineVersion> {
+  async version(signal?: AbortSignal): Promise<EngineVersion> {
     return this.json<EngineVersion>({ method: 'GET', path: '/version', signal, short: true, what: 'version' });
   }
 
-  info(signal?: AbortSignal): Promise<SystemInfo> {
+  async info(signal?: AbortSignal): Promise<SystemInfo> {
     return this.json<SystemInfo>({ method: 'GET', path: '/info', signal, short: true, what: 'info' });
   }
 
   build(context: EngineBody, params: BuildParams, options: BuildRequestOptions = {}, signal?: AbortSignal): AsyncIterable<JsonMessage> {
-    return this.stream({
+    return this.stream(() => ({
       method: 'POST',
       path: '/build',
       query: buildQuery(params),
@@ -243,14 +243,14 @@ class HttpEngineClient implements EngineClient {
       short: false,
       what: 'build',
       ...(params.tags?.[0] === undefined ? {} : { reference: params.tags[0] }),
-    });
+    }));
   }
 
-  imageInspect(name: string, signal?: AbortSignal): Promise<ImageInspect> {
+  async imageInspect(name: string, signal?: AbortSignal): Promise<ImageInspect> {
     return this.json<ImageInspect>({ method: 'GET', path: `/images/${pathName(name, 'image inspect')}/json`, signal, short: true, what: 'image inspect', reference: name });
   }
 
-  imageHistory(name: string, signal?: AbortSignal): Promise<ImageHistoryEntry[]> {
+  async imageHistory(name: string, signal?: AbortSignal): Promise<ImageHistoryEntry[]> {
     return this.json<ImageHistoryEntry[]>({ method: 'GET', path: `/images/${pathName(name, 'image history')}/history`, signal, short: true, what: 'image history', reference: name });
   }
 
@@ -264,7 +264,7 @@ class HttpEngineClient implements EngineClient {
   imagePush(name: string, options: ImagePushOptions, signal?: AbortSignal): AsyncIterable<JsonMessage> {
     const query = new URLSearchParams();
     if (options.tag !== undefined && options.tag !== '') query.set('tag', options.tag);
-    return this.stream({
+    return this.stream(() => ({
       method: 'POST',
       path: `/images/${pathName(name, 'image push')}/push`,
       query,
@@ -273,14 +273,14 @@ class HttpEngineClient implements EngineClient {
       short: false,
       what: 'image push',
       reference: options.tag === undefined ? name : `${name}:${options.tag}`,
-    });
+    }));
   }
 
   imageCreate(options: ImageCreateOptions, signal?: AbortSignal): AsyncIterable<JsonMessage> {
     const query = new URLSearchParams({ fromImage: options.fromImage });
     if (options.tag !== undefined && options.tag !== '') query.set('tag', options.tag);
     if (options.platform !== undefined && options.platform !== '') query.set('platform', options.platform);
-    return this.stream({
+    return this.stream(() => ({
       method: 'POST',
       path: '/images/create',
       query,
@@ -289,7 +289,7 @@ class HttpEngineClient implements EngineClient {
       short: false,
       what: 'image pull',
       reference: options.tag === undefined ? options.fromImage : `${options.fromImage}:${options.tag}`,
-    });
+    }));
   }
 
   async imageSave(names: readonly string[], signal?: AbortSignal): Promise<Readable> {
@@ -313,7 +313,7 @@ class HttpEngineClient implements EngineClient {
   }
 
   imageLoad(tar: EngineBody, signal?: AbortSignal): AsyncIterable<JsonMessage> {
-    return this.stream({
+    return this.stream(() => ({
       method: 'POST',
       path: '/images/load',
       query: new URLSearchParams({ quiet: '1' }),
@@ -322,10 +322,10 @@ class HttpEngineClient implements EngineClient {
       signal,
       short: false,
       what: 'image load',
-    });
+    }));
   }
 
-  imageRemove(name: string, options: ImageRemoveOptions = {}, signal?: AbortSignal): Promise<ImageDeleteEntry[]> {
+  async imageRemove(name: string, options: ImageRemoveOptions = {}, signal?: AbortSignal): Promise<ImageDeleteEntry[]> {
     const query = new URLSearchParams();
     if (options.force !== undefined) query.set('force', options.force ? '1' : '0');
     if (options.noprune !== undefined) query.set('noprune', options.noprune ? '1' : '0');
@@ -373,8 +373,12 @@ class HttpEngineClient implements EngineClient {
     }
   }
 
-  /** A streamed call: yields JSON messages; leaving early aborts the request (cancelling the work). */
-  private async *stream(spec: RequestSpec): AsyncGenerator<JsonMessage, void, undefined> {
+  /**
+   * A streamed call: yields JSON messages; leaving early aborts the request (cancelling the
+   * work). The spec is built on first iteration, so every failure surfaces from the loop.
+   */
+  private async *stream(makeSpec: () => RequestSpec): AsyncGenerator<JsonMessage, void, undefined> {
+    const spec = makeSpec();
     const cancel = new AbortController();
     let completed = false;
     try {
@@ -421,7 +425,7 @@ class HttpEngineClient implements EngineClient {
     } catch (err) {
       log?.(`${line()} -> failed: ${errorCodeOf(err)}`);
       if (spec.signal?.aborted || this.settings.signal?.aborted) throw abortError(spec.signal ?? this.settings.signal, spec.what);
-      if (cancel?.aborted && !(err instanceof ImgtoolError && err.code !== 'ABORTED')) throw abortError(cancel, spec.what);
+      // An ImgtoolError here came from the request body (e.g. an unreadable build context): kept as is.
       throw transportError(err, ctx, timeout?.aborted === true);
     }
     log?.(`${line()} -> ${res.statusCode} (${Date.now() - started} ms)`);

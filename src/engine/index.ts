@@ -17,3 +17,4 @@ export { ANONYMOUS_REGISTRY_AUTH, encodeRegistryHeader, redactHeaders, redactPat
 export { isErrorMessage, readJsonMessages, streamError } from './json-stream.js';
 export { MAX_API_VERSION, MIN_API_VERSION, compareApiVersions, negotiateApiVersion } from './versions.js';
 export type * from './types.js';
+export { DaemonImage, daemonHistory, daemonScan, inferEmptyLayers, type DaemonHistory } from './image-source.js';

@@ -109,7 +109,9 @@ export function streamError(msg: JsonMessage): ImgtoolError {
 
 /** True when a message reports a failure (either field counts, as in the docker CLI). */
 export function isErrorMessage(msg: JsonMessage): boolean {
-  return msg.errorDetail !== undefined && msg.errorDetail !== null ? true : msg.error !== undefined && msg.error !== null && msg.error !== '';
+  const hasDetail = msg.errorDetail !== undefined && msg.errorDetail !== null;
+  const hasError = typeof msg.error === 'string' && msg.error !== '';
+  return hasDetail || hasError;
 }
 
 /**

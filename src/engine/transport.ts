@@ -102,6 +102,8 @@ const STDERR_TAIL = 4096;
  */
 export class ChildProcessSocket extends Duplex {
   private stderrTail = '';
+  /** First pipe error; reported once the child has exited, with its stderr. */
+  private ioError: Error | undefined;
 
   constructor(private readonly child: ChildProcess) {
     super({ allowHalfOpen: false });
@@ -110,18 +112,19 @@ export class ChildProcessSocket extends Duplex {
     stdout.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) stdout.pause();
     });
-    stdout.on('end', () => this.push(null));
-    stdout.on('error', (err) => this.destroy(err));
-    stdin.on('error', (err) => this.destroy(this.failure(err.message)));
+    stdout.on('error', (err) => (this.ioError ??= err));
+    stdin.on('error', (err) => (this.ioError ??= err));
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
     });
-    child.on('exit', (code, sig) => {
-      // A failed ssh (auth, host key, no docker there) is an error undici reports on the request;
-      // a clean exit ends the stream through stdout's 'end'.
-      if (!this.destroyed && code !== 0) {
-        this.destroy(this.failure(`ssh exited with ${code === null ? `signal ${String(sig)}` : `status ${code}`}`));
-      }
+    // 'close' comes after the exit and after stdout/stderr are drained, so the end of the
+    // stream is decided here with everything ssh said: a failed ssh (auth, host key, no docker
+    // there) becomes an error carrying its stderr, rather than a bare "other side closed".
+    child.on('close', (code, sig) => {
+      if (this.destroyed) return;
+      if (code !== 0) this.destroy(this.failure(`ssh exited with ${code === null ? `signal ${String(sig)}` : `status ${code}`}`));
+      else if (this.ioError !== undefined) this.destroy(this.failure(this.ioError.message));
+      else this.push(null);
     });
   }
 
@@ -135,11 +138,15 @@ export class ChildProcessSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-    (this.child.stdin as NonNullable<ChildProcess['stdin']>).write(chunk, callback);
+    // A write error (EPIPE: ssh is gone) is reported by the 'close' handler, with ssh's stderr.
+    (this.child.stdin as NonNullable<ChildProcess['stdin']>).write(chunk, (err) => {
+      if (err) this.ioError ??= err;
+      callback();
+    });
   }
 
   override _final(callback: (err?: Error | null) => void): void {
-    (this.child.stdin as NonNullable<ChildProcess['stdin']>).end(callback);
+    (this.child.stdin as NonNullable<ChildProcess['stdin']>).end(() => callback());
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {

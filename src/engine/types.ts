@@ -244,6 +244,3 @@ export interface ImageDeleteEntry {
   readonly Untagged?: string;
   readonly Deleted?: string;
 }
-
-/** Re-exported for callers building requests from config.json-like data. */
-export type RegistryHeaderValue = Readonly<Record<string, unknown>>;

@@ -50,6 +50,8 @@ export interface ScanLayerOptions {
   /** What is being read, for errors. */
   readonly what: string;
   readonly errorCode?: ImgtoolErrorCode;
+  /** false: do not keep entries (when only sizes are wanted); default true. */
+  readonly entries?: boolean;
 }
 
 function splitPath(path: string): [string, string] {
@@ -111,7 +113,7 @@ export async function scanLayer(source: AsyncIterable<Buffer>, options: ScanLaye
         entry = { path: e.path, kind: 'other', size: e.type === 'other' ? e.size : 0 };
     }
     contentSize += entry.size;
-    entries.push(entry);
+    if (options.entries !== false) entries.push(entry);
   }
   return { entries, whiteouts, opaqueDirs, contentSize, tarSize: counter.n };
 }

@@ -53,7 +53,8 @@ export async function scanSaveStream(
     const first = await it.next();
     if (!first.done) head.push(first.value);
     const firstByte = head[0]?.[0];
-    if (firstByte === 0x7b /* { */ && size <= MAX_JSON) {
+    const metadataName = /(?:^|\/)(?:[^/]*\.json|json|repositories|oci-layout|VERSION)$/.test(path);
+    if ((metadataName || firstByte === 0x7b /* { */ || firstByte === 0x5b) /* [ */ && size <= MAX_JSON) {
       const parts = [...head];
       for (;;) {
         const r = await it.next();

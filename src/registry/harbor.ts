@@ -140,7 +140,7 @@ export async function explainHarborFailure(err: ImgtoolError, ctx: HarborFailure
     return rebuild(err, 'REGISTRY_DENIED', `Harbor ${host} refused to overwrite tag ${JSON.stringify(ctx.tag ?? '')} of ${repository ?? 'the repository'}: the tag is immutable (HTTP 412)`,
       `a tag immutability rule of project ${JSON.stringify(project ?? '')} protects it: push a new tag, or ask a project admin to change the rule`, { harbor: true, immutable: true });
   }
-  if (status === 403 && /quota/i.test(registryText)) {
+  if (status === 403 && /quota|exceed the configured upper limit/i.test(registryText)) {
     return rebuild(err, 'REGISTRY_DENIED', `Harbor ${host} refused the ${ctx.operation} to ${repository ?? 'the repository'}: project ${JSON.stringify(project ?? '')} is over its storage quota`,
       'delete old artifacts (and run garbage collection), or ask an admin to raise the project quota', { harbor: true, quota: true });
   }

@@ -33,6 +33,8 @@ export interface FaultConfig {
   readonly slowMs?: number;
   /** Answer 413 to any request whose body is larger than this many bytes (not random: every time). */
   readonly maxBodyBytes?: number;
+  /** Stop injecting random faults after this many (default: no limit); e.g. "one 503, then fine". */
+  readonly maxFaults?: number;
   /** Which requests are eligible for random faults (default: all). 413 applies to all. */
   readonly only?: (method: string, path: string) => boolean;
 }
@@ -121,6 +123,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   let config: FaultConfig = options.faults ?? {};
   let random = seededRandom(config.seed ?? 1);
   let counters = zeroCounters();
+  /** Random faults injected since the last setFaults (for maxFaults). */
+  let randomFaults = 0;
   const events: FaultEvent[] = [];
   const sockets = new Set<Socket>();
 
@@ -143,6 +147,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const pick = (req: IncomingMessage, hasBody: boolean): FaultKind | undefined => {
     const rate = config.rate ?? 0;
     if (rate <= 0 || (config.only && !config.only(req.method ?? '', req.url ?? ''))) return undefined;
+    if (config.maxFaults !== undefined && randomFaults >= config.maxFaults) return undefined;
     // Draw twice for every eligible request so the sequence depends only on the request order.
     const roll = random();
     const which = random();
@@ -206,6 +211,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
           return;
         }
         res.writeHead(up.statusCode ?? 502, up.statusMessage, up.rawHeaders);
+        // Long polls (the daemon's /wait) send headers long before a body: pass them on now.
+        res.flushHeaders();
         up.pipe(res);
         up.on('error', () => res.destroy());
       })();
@@ -249,7 +256,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     }
     const fault = pick(req, length === undefined || length > 0);
     note(req, fault ?? 'none');
-    if (fault) counters[fault]++;
+    if (fault) {
+      counters[fault]++;
+      randomFaults++;
+    }
     switch (fault) {
       case 'status500':
         return reply(req, res, 500, 'fault proxy: injected 500');
@@ -308,6 +318,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     setFaults(next) {
       config = next;
       random = seededRandom(next.seed ?? 1);
+      randomFaults = 0;
     },
     resetCounters() {
       counters = zeroCounters();

@@ -59,6 +59,7 @@ function forward(req: IncomingMessage, res: ServerResponse, registryHost: string
   const upstream = request({ hostname, port: Number(port), method: req.method, path: req.url, headers: req.headers });
   upstream.on('response', (up) => {
     res.writeHead(up.statusCode ?? 502, up.statusMessage, up.rawHeaders);
+    res.flushHeaders();
     pipeline(up, res).catch(() => res.destroy());
   });
   upstream.on('error', () => {

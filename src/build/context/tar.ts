@@ -196,9 +196,11 @@ export function contextTar(opts: ContextTarOptions): { stream: AsyncGenerator<Bu
   return { stream: generate(opts, stats), stats };
 }
 
-async function* generate(opts: ContextTarOptions, stats: ContextTarStats): AsyncGenerator<Buffer, void, undefined> {
-  const { entries, contextDir, signal } = opts;
-  const links = hardLinks(entries);
+/**
+ * Throws CONTEXT_UNREADABLE naming the first special file (fifo, socket, device) among
+ * `entries`: call it before starting a request, so the build fails before anything is sent.
+ */
+export function assertSendable(entries: readonly ContextEntry[]): void {
   for (const e of entries) {
     if (e.type === 'special') {
       throw new ImgtoolError('CONTEXT_UNREADABLE', `${e.path} in the build context is a ${e.special ?? 'special file'}, which a build context cannot carry`, {
@@ -207,6 +209,12 @@ async function* generate(opts: ContextTarOptions, stats: ContextTarStats): Async
       });
     }
   }
+}
+
+async function* generate(opts: ContextTarOptions, stats: ContextTarStats): AsyncGenerator<Buffer, void, undefined> {
+  const { entries, contextDir, signal } = opts;
+  const links = hardLinks(entries);
+  assertSendable(entries);
 
   // Read-ahead of small files: index -> rendered block.
   const ahead = new Map<number, Promise<Buffer>>();

@@ -414,6 +414,7 @@ function planArg(node: ParsedNode, stage: number, scope: Scope, ctx: StageContex
   }
   const planned = instruction(node, {
     args: pairs.map((p) => (p.value === undefined ? p.key : `${p.key}=${p.value}`)),
+    ...secretFreeText(node),
   });
   return { node, stage, planned, pairs };
 }
@@ -601,7 +602,7 @@ function planInstruction(node: ParsedNode, stage: InternalStage, scope: Scope, c
           if (isSecretName(p.key) && p.value) ctx.secrets.add(p.value);
         }
       }
-      return { ...base, pairs, planned: instruction(node, { args: pairs.map((p) => `${p.key}=${p.value}`) }) };
+      return { ...base, pairs, planned: instruction(node, { args: pairs.map((p) => `${p.key}=${p.value}`), ...secretFreeText(node) }) };
     }
     case 'workdir':
     case 'user':
@@ -752,6 +753,7 @@ function planCopy(node: ParsedNode, stage: InternalStage, scope: Scope, ctx: Sta
   }
   const sources: CopySource[] = [];
   const contextSources: string[] = [];
+  const shown: string[] = []; // sources as expanded, before cleaning, for display
   let uncertain: { raw: string; names: string[] } | undefined;
   for (const raw of node.args.slice(0, -1)) {
     const doc = parseHeredocWord(raw, file, node.startLine);
@@ -760,10 +762,12 @@ function planCopy(node: ParsedNode, stage: InternalStage, scope: Scope, ctx: Sta
         throw dockerfileError('DOCKERFILE_SYNTAX', file, node.startLine, `${kw}: heredoc <<${doc.name} has no body`);
       }
       sources.push({ kind: 'heredoc', path: doc.name });
+      shown.push(`<<${doc.name}`);
       continue;
     }
     const u = newUncertainty();
     const src = x(raw, u);
+    shown.push(src);
     const isGit = GIT_RE.test(src);
     const isUrl = URL_RE.test(src);
     if (isGit || isUrl) {
@@ -813,7 +817,7 @@ function planCopy(node: ParsedNode, stage: InternalStage, scope: Scope, ctx: Sta
   if (copy.chown !== undefined) shownFlags['chown'] = copy.chown;
   if (copy.chmod !== undefined) shownFlags['chmod'] = copy.chmod;
   if (excludes.length) shownFlags['exclude'] = excludes;
-  const args = [...sources.map((s) => (s.kind === 'heredoc' ? `<<${s.path}` : s.path)), dest];
+  const args = [...shown, dest];
   return { node, stage: stage.index, planned: instruction(node, { args, flags: shownFlags, copy }) };
 }
 
@@ -901,9 +905,37 @@ function redactor(secrets: ReadonlySet<string>): (p: PlannedInstruction) => Plan
       }
       return r(a);
     });
-    let text = r(p.text);
-    if (secretPairs) text = text.replace(/([A-Za-z_][A-Za-z0-9_.-]*)(=|\s+)("[^"]*"|'[^']*'|\S+)/g, (m, k: string, sep: string) => (isSecretName(k) ? `${k}${sep}***` : m));
+    const text = r(p.text);
     const flags = Object.fromEntries(Object.entries(p.flags).map(([k, v]) => [k, typeof v === 'string' ? r(v) : v.map(r)]));
     return { ...p, args, text, flags, ...(p.copy ? { copy: { ...p.copy, dest: r(p.copy.dest) } } : {}) };
   };
+}
+
+/**
+ * The instruction text of an ARG/ENV that sets a secret-looking name, with those values shown
+ * as `***`; empty when there is nothing to hide.
+ */
+function secretFreeText(node: ParsedNode): { text?: string } {
+  const kw = node.keyword.toUpperCase();
+  if (node.keyword === 'arg') {
+    let hidden = false;
+    const parts = node.args.map((a) => {
+      const eq = a.indexOf('=');
+      if (eq > 0 && isSecretName(a.slice(0, eq))) {
+        hidden = true;
+        return `${a.slice(0, eq)}=***`;
+      }
+      return a;
+    });
+    return hidden ? { text: `${kw} ${parts.join(' ')}` } : {};
+  }
+  const pairs: string[] = [];
+  let hidden = false;
+  for (let i = 0; i + 1 < node.args.length; i += 2) {
+    const k = node.args[i] ?? '';
+    const secret = isSecretName(k);
+    hidden ||= secret;
+    pairs.push(node.legacyKeyValue ? `${k} ${secret ? '***' : (node.args[i + 1] ?? '')}` : `${k}=${secret ? '***' : (node.args[i + 1] ?? '')}`);
+  }
+  return hidden ? { text: `${kw} ${pairs.join(' ')}` } : {};
 }

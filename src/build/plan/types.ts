@@ -51,8 +51,9 @@ export type LayerEffect =
   /** RUN, COPY, ADD: a new filesystem layer (both builders). */
   | 'filesystem'
   /**
-   * WORKDIR: both builders create the directory; the layer holds a change only when the
-   * directory did not exist yet (an empty diff becomes an `empty_layer` history entry).
+   * WORKDIR: both builders create the directory. Measured on Engine 20.10: the classic builder
+   * adds a layer only when the directory did not exist yet (an empty diff becomes an
+   * `empty_layer` history entry); BuildKit adds a layer for every WORKDIR other than `/`.
    */
   | 'conditional'
   /** Every other instruction: image config only, recorded as an `empty_layer` history entry. */

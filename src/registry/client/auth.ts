@@ -8,7 +8,7 @@
  */
 import { ImgtoolError } from '../../image/errors.js';
 import { preferredChallenge, parseChallenges, type Challenge } from './challenge.js';
-import { parseScopeParam, scopeKey, unionScopes, type Scope } from './scope.js';
+import { parseScopeParam, scopeKey, scopesCover, unionScopes, type Scope } from './scope.js';
 import { checkRealm, fetchToken, type BearerToken } from './token.js';
 import type { HttpTransport } from './transport.js';
 import type { LogFn, RegistryCredentials } from './types.js';
@@ -28,6 +28,7 @@ export interface AuthenticatorOptions {
 export class Authenticator {
   private challengeNow: Challenge | undefined;
   private readonly tokens = new Map<string, BearerToken>();
+  private readonly scopesOf = new Map<string, Scope[]>();
   private readonly pending = new Map<string, Promise<BearerToken>>();
   private lastRefreshToken: string | undefined;
   /** Token requests made (tests assert caching through it). */
@@ -74,9 +75,16 @@ export class Authenticator {
   private async token(ch: Challenge, scopes: readonly Scope[], signal: AbortSignal | undefined, offline: boolean): Promise<BearerToken> {
     const realmText = ch.params['realm'];
     const service = ch.params['service'];
-    const key = `${realmText ?? ''}\u0000${service ?? ''}\u0000${scopeKey(scopes)}${offline ? '\u0000offline' : ''}`;
+    const prefix = `${realmText ?? ''}\u0000${service ?? ''}\u0000`;
+    const key = `${prefix}${scopeKey(scopes)}${offline ? '\u0000offline' : ''}`;
     const cached = this.tokens.get(key);
     if (cached !== undefined && cached.expiresAt > Date.now()) return cached;
+    if (!offline) {
+      // A live token asked for a superset of these scopes serves too (a push token covers pulls).
+      for (const [k, t] of this.tokens) {
+        if (k.startsWith(prefix) && !k.endsWith('\u0000offline') && t.expiresAt > Date.now() && scopesCover(this.scopesOf.get(k) ?? [], scopes)) return t;
+      }
+    }
     const inFlight = this.pending.get(key);
     if (inFlight !== undefined) return inFlight;
     if (realmText === undefined || realmText === '') {
@@ -100,6 +108,7 @@ export class Authenticator {
       });
       if (t.refreshToken !== undefined) this.lastRefreshToken = t.refreshToken;
       this.tokens.set(key, t);
+      this.scopesOf.set(key, unionScopes(scopes));
       return t;
     })();
     this.pending.set(key, p);
@@ -129,7 +138,10 @@ export class Authenticator {
     const merged = unionScopes(scopes, parseScopeParam(ch.params['scope']));
     // The cached token was refused: forget it (and the merged set's, if any) so a fresh one is fetched.
     for (const key of [...this.tokens.keys()]) {
-      if (key.endsWith(`\u0000${scopeKey(scopes)}`) || key.endsWith(`\u0000${scopeKey(merged)}`)) this.tokens.delete(key);
+      if (key.endsWith(`\u0000${scopeKey(scopes)}`) || key.endsWith(`\u0000${scopeKey(merged)}`) || scopesCover(this.scopesOf.get(key) ?? [], scopes)) {
+        this.tokens.delete(key);
+        this.scopesOf.delete(key);
+      }
     }
     return merged;
   }

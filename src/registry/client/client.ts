@@ -441,6 +441,16 @@ export class RegistryClient {
     });
   }
 
+  /**
+   * Fetches (and caches) the credentials for `scopes` ahead of the requests that need them, so
+   * a push asks the token service once for pull+push instead of pull first and push later.
+   */
+  async authorize(scopes: readonly Scope[], signal?: AbortSignal): Promise<void> {
+    const s = this.signalFor(signal);
+    await this.ping(s);
+    await this.auth.header(scopes, s);
+  }
+
   /** The challenge the registry answered /v2/ with (after {@link ping}), if any. */
   get challenge(): Challenge | undefined {
     return this.auth.challenge;

@@ -121,13 +121,16 @@ export function redactHeaders(headers: Readonly<Record<string, string>>): string
     .join(', ');
 }
 
+// Query parameters that carry secrets (OAuth tokens, pre-signed storage URLs); `offline_token=true` is not one.
+const SECRET_QUERY_KEYS = /^(refresh_token|access_token|id_token|token|password|secret|client_secret|signature|sig|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature)$/i;
+
 /** A URL for logs: without userinfo, and with token-ish query values hidden. */
 export function redactUrl(url: URL): string {
   const u = new URL(url.href);
   u.username = '';
   u.password = '';
   for (const key of [...u.searchParams.keys()]) {
-    if (/token|signature|password|secret|credential/i.test(key)) u.searchParams.set(key, '<redacted>');
+    if (SECRET_QUERY_KEYS.test(key)) u.searchParams.set(key, '<redacted>');
   }
   return u.href;
 }

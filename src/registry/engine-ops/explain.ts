@@ -3,8 +3,10 @@
  * The registry's own message is kept verbatim; the hint is chosen from its well-known texts.
  */
 import { ImgtoolError } from '../../image/errors.js';
-import type { Reference } from '../../image/reference.js';
-import type { CredentialSource } from '../credentials/types.js';
+import { registryApiHost, type Reference } from '../../image/reference.js';
+import { RegistryClient } from '../client/client.js';
+import type { Credentials, CredentialSource } from '../credentials/types.js';
+import { explainRegistryFailure } from '../diagnose.js';
 
 /** Hint for a registry message, or undefined when nothing useful can be added. */
 export function hintFor(op: 'push' | 'pull', ref: Reference, message: string, source: CredentialSource | undefined): string | undefined {
@@ -64,4 +66,73 @@ export function explainStreamFailure(op: 'push' | 'pull', ref: Reference, err: I
     details: { reference: ref.toString(), ...err.details },
     ...(hint === undefined ? {} : { hint }),
   });
+}
+
+/**
+ * The HTTP status an engine error line stands for. The engine flattens the registry's answer
+ * into text ("unauthorized: authentication required", "denied: ...", "toomanyrequests: ..."),
+ * so the status is recovered from the registry error codes it quotes.
+ */
+export function statusOfStreamMessage(message: string): number | undefined {
+  if (/toomanyrequests/i.test(message)) return 429;
+  if (/\b412\b|precondition failed|immutable/i.test(message)) return 412;
+  if (/quota/i.test(message)) return 403;
+  if (/unauthorized|authentication required|no basic auth credentials/i.test(message)) return 401;
+  if (/denied|forbidden/i.test(message)) return 403;
+  if (/name unknown|repository name not known/i.test(message)) return 404;
+  return undefined;
+}
+
+/** Options for {@link explainEnginePushFailure}. */
+export interface ExplainEngineFailureOptions {
+  readonly credentials?: Credentials;
+  readonly source?: CredentialSource;
+  readonly signal?: AbortSignal;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Like {@link explainStreamFailure} for a push, then asks the registry itself what is wrong
+ * when the engine's message hides it (Harbor: missing project, robot without push permission,
+ * immutable tag, quota; Docker Hub: rate limits). Never throws; returns the best error.
+ */
+export async function explainEnginePushFailure(ref: Reference, err: ImgtoolError, opts: ExplainEngineFailureOptions): Promise<ImgtoolError> {
+  const basic = explainStreamFailure('push', ref, err, opts.source);
+  const status = statusOfStreamMessage(err.message);
+  if (status === undefined) return basic;
+  const withStatus = new ImgtoolError(basic.code, basic.message, {
+    cause: err,
+    details: { ...basic.details, status },
+    ...(basic.hint === undefined ? {} : { hint: basic.hint }),
+  });
+  const client = new RegistryClient(registryApiHost(ref.registry), {
+    ...(opts.credentials === undefined ? {} : { credentials: opts.credentials }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    ...(opts.log === undefined ? {} : { log: opts.log }),
+    // Advice is best effort: one quick attempt, no retry storm after a failed push.
+    retry: { attempts: 1 },
+  });
+  try {
+    const better = await explainRegistryFailure(withStatus, {
+      client,
+      repository: ref.repository,
+      ...(ref.tag === undefined ? {} : { tag: ref.tag }),
+      ...(opts.credentials === undefined ? {} : { credentials: opts.credentials }),
+      operation: 'push',
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    });
+    if (better instanceof ImgtoolError && better !== withStatus) {
+      // Keep the registry's own words next to the diagnosis.
+      return new ImgtoolError(better.code, `${better.message} (the engine reported: ${err.message})`, {
+        cause: err,
+        details: { reference: ref.toString(), ...better.details },
+        ...(better.hint === undefined ? {} : { hint: better.hint }),
+      });
+    }
+    return basic;
+  } catch {
+    return basic;
+  } finally {
+    await client.close().catch(() => undefined);
+  }
 }

@@ -16,7 +16,7 @@ export interface LayerState {
 }
 
 /** What one stream message meant. */
-export type ProgressEvent =
+export type LayerProgressEvent =
   /** A layer's status or byte count moved; `statusChanged` is false for byte-count-only updates. */
   | { readonly kind: 'layer'; readonly layer: LayerState; readonly statusChanged: boolean }
   /** A message about the whole operation ("The push refers to repository [...]", "Digest: ...", "Status: ..."). */
@@ -39,12 +39,15 @@ export class LayerProgress {
   private readonly byId = new Map<string, LayerState>();
 
   /** Applies `msg`; returns what changed, or undefined for messages with nothing to show. */
-  update(msg: JsonMessage): ProgressEvent | undefined {
+  update(msg: JsonMessage): LayerProgressEvent | undefined {
     const status = typeof msg.status === 'string' ? msg.status : undefined;
     if (status === undefined) return undefined;
     const id = typeof msg.id === 'string' && msg.id !== '' ? msg.id : undefined;
-    // A push's "<tag>: digest: ..." line carries the tag as its id in some engines; it is not a layer.
-    if (id === undefined || /: digest: /.test(status)) return { kind: 'status', message: status };
+    // Lines about the whole operation carry the tag as their id ("1: Pulling from team/app",
+    // "1: digest: sha256:... size: N"); they are not layers.
+    if (id === undefined || /: digest: /.test(status) || status.startsWith('Pulling from ')) {
+      return { kind: 'status', message: id === undefined || status.startsWith(`${id}: `) ? status : `${id}: ${status}` };
+    }
     const prev = this.byId.get(id);
     const detail = msg.progressDetail;
     const current = typeof detail?.current === 'number' ? detail.current : undefined;

@@ -14,7 +14,7 @@ import { resolveCredentialsWithSource } from '../credentials/store.js';
 import type { CredentialOptions, CredentialSource } from '../credentials/types.js';
 import { explainStreamFailure } from './explain.js';
 import { describeSource } from './push.js';
-import { LayerProgress, type ProgressEvent } from './progress.js';
+import { LayerProgress, type LayerProgressEvent } from './progress.js';
 
 /** Result of {@link pullThroughEngine}. */
 export interface EnginePullResult {
@@ -31,7 +31,7 @@ export interface EnginePullResult {
 export interface EnginePullOptions extends Omit<CredentialOptions, 'forPull'> {
   /** `os[/arch[/variant]]`. */
   readonly platform?: string;
-  readonly onProgress?: (event: ProgressEvent, progress: LayerProgress) => void;
+  readonly onProgress?: (event: LayerProgressEvent, progress: LayerProgress) => void;
   readonly log?: (line: string) => void;
 }
 

@@ -13,8 +13,8 @@ import { configKeyFor } from '../credentials/keys.js';
 import { encodeRegistryAuth } from '../credentials/encode.js';
 import { resolveCredentialsWithSource } from '../credentials/store.js';
 import type { CredentialOptions, CredentialSource } from '../credentials/types.js';
-import { explainStreamFailure } from './explain.js';
-import { LayerProgress, type ProgressEvent } from './progress.js';
+import { explainEnginePushFailure } from './explain.js';
+import { LayerProgress, type LayerProgressEvent } from './progress.js';
 
 /** One tag the engine reported as pushed. */
 export interface PushedTag {
@@ -40,7 +40,7 @@ export interface EnginePushOptions extends CredentialOptions {
   /** Push every local tag of the repository (the reference must then carry no tag). */
   readonly allTags?: boolean;
   /** Receives each layer's progress as the stream goes. */
-  readonly onProgress?: (event: ProgressEvent, progress: LayerProgress) => void;
+  readonly onProgress?: (event: LayerProgressEvent, progress: LayerProgress) => void;
   /** Debug lines (never secrets). */
   readonly log?: (line: string) => void;
 }
@@ -92,7 +92,13 @@ export async function pushThroughEngine(engine: EngineClient, ref: Reference, op
       if (event) opts.onProgress?.(event, progress);
     }
   } catch (err) {
-    if (isImgtoolError(err, 'ENGINE_STREAM')) throw explainStreamFailure('push', ref, err, resolved?.source);
+    if (isImgtoolError(err, 'ENGINE_STREAM')) {
+      throw await explainEnginePushFailure(ref, err, {
+        ...(resolved ? { credentials: resolved.credentials, source: resolved.source } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.log ? { log: opts.log } : {}),
+      });
+    }
     throw err;
   }
   const last = pushed[pushed.length - 1];

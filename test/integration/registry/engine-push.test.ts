@@ -147,19 +147,87 @@ describe('imgtool push through the engine', () => {
   });
 });
 
+describe('Harbor-aware failures of an engine push', () => {
+  it('a push to a project that does not exist says so (not just "unauthorized")', async () => {
+    const { harbor } = world();
+    const env = cliEnv(freshDockerConfig('harbor-noproject'));
+    ok(await imgtool(['login', harbor.host, '-u', harbor.username, '--password-stdin'], env, harbor.password), 'imgtool login');
+    const target = `${harbor.host}/nosuchproject/app:${uniq()}`;
+    ok(await imgtool(['tag', world().baseImage, target], env), 'imgtool tag');
+    const push = await imgtool(['push', target], env);
+    expect(push.code).toBe(1);
+    expect(push.stderr).toMatch(/project "nosuchproject" does not exist on /);
+    expect(push.stderr).toMatch(/the engine reported: /);
+  });
+
+  it('a pull-only robot is told it lacks push permission on the project', async () => {
+    const { harbor } = world();
+    const env = cliEnv(freshDockerConfig('harbor-reader-push'));
+    ok(await imgtool(['login', harbor.host, '-u', harbor.reader.username, '--password-stdin'], env, harbor.reader.password), 'imgtool login');
+    const target = `${harbor.host}/team/reader-${uniq()}:1`;
+    ok(await imgtool(['tag', world().baseImage, target], env), 'imgtool tag');
+    const push = await imgtool(['push', target], env);
+    expect(push.code).toBe(1);
+    expect(push.stderr).toMatch(/robot account "robot\$team\+reader" may not push to team\/reader-.* project "team" exists/);
+  });
+});
+
+describe('imgtool tag --remote and push --direct', () => {
+  it('tag --remote promotes a tag in the registry with the same digest; docker pulls the new tag', async () => {
+    const { harbor } = world();
+    const env = cliEnv(freshDockerConfig('remote-tag'));
+    ok(await imgtool(['login', harbor.host, '-u', harbor.username, '--password-stdin'], env, harbor.password), 'imgtool login');
+    const name = `${harbor.host}/team/promote-${uniq()}`;
+    ok(await imgtool(['tag', world().baseImage, `${name}:rc`], env), 'imgtool tag');
+    const digest = (await imgtool(['push', '-q', `${name}:rc`], env)).stdout.trim();
+    const promoted = await imgtool(['tag', '--remote', `${name}:rc`, 'prod'], env);
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toBe(`${digest}\n`);
+    ok(await docker(['pull', '-q', `${name}:prod`], env), 'docker pull of the promoted tag');
+    const bad = await imgtool(['tag', '--remote', `${name}:rc`, '-bad'], env);
+    expect(bad.code).not.toBe(0);
+  });
+
+  it('push --direct to the Basic registry with imgtool login credentials; docker pulls and runs it; a re-push uploads nothing', async () => {
+    const { basic } = world();
+    const env = cliEnv(freshDockerConfig('direct'));
+    ok(await imgtool(['login', basic.host, '-u', basic.username, '--password-stdin'], env, basic.password), 'imgtool login');
+    const target = `${basic.host}/engine/direct-${uniq()}:1`;
+    ok(await imgtool(['tag', world().baseImage, target], env), 'imgtool tag');
+    const push = await imgtool(['push', '--direct', target], env);
+    expect(push.code, push.stderr).toBe(0);
+    expect(push.stdout).toMatch(DIGEST_ONLY);
+    expect(push.stderr).toMatch(/: uploaded/);
+    const again = await imgtool(['push', '--direct', target], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe(push.stdout);
+    expect(again.stderr).toMatch(/\(0 uploaded, 0 mounted, \d+ already there\)/);
+    expect(await dockerPullAndRun(target, env)).toBe('ran-42');
+    const misuse = await imgtool(['push', '--chunk-size', '5MB', target], env);
+    expect(misuse.code).toBe(2);
+    expect(misuse.stderr).toMatch(/--chunk-size needs --direct/);
+  });
+});
+
 describe('imgtool pull through the engine', () => {
   it('pulls completely before returning: the image exists at exit; prints name@digest', async () => {
     const { open } = world();
     const env = cliEnv(freshDockerConfig('pull'));
     const repo = `engine/pull-${uniq()}`;
     const target = `${open.host}/${repo}:1`;
-    ok(await imgtool(['tag', world().baseImage, target], env), 'imgtool tag');
+    // An image with a layer of its own, so the pull really downloads something.
+    const ctx = join(world().tmp, `pull-ctx-${uniq()}`);
+    await mkdir(ctx);
+    await writeFile(join(ctx, 'Dockerfile'), `FROM ${world().baseImage}\nRUN echo ${uniq()} > /unique\n`);
+    ok(await docker(['build', '-q', '-t', target, ctx], env), 'docker build');
     const pushed = (await imgtool(['push', '-q', target], env)).stdout.trim();
     ok(await docker(['rmi', target], env), 'docker rmi');
     const pull = await imgtool(['pull', target], env);
     expect(pull.code, pull.stderr).toBe(0);
     expect(pull.stdout).toBe(`${open.host}/${repo}@${pushed}\n`);
-    expect(pull.stderr).toMatch(/Pull complete|Already exists/);
+    expect(pull.stderr).toMatch(/^[0-9a-f]{12}: Pull complete$/m);
+    expect(pull.stderr).toMatch(/^[0-9a-f]{12}: Already exists$/m);
+    expect(pull.stderr).toMatch(/^1: Pulling from engine\/pull-/m);
     // Immediately usable: the pull was not reported before the engine finished.
     ok(await docker(['image', 'inspect', target], env), 'docker image inspect right after imgtool pull');
   });

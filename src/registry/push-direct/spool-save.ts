@@ -1,0 +1,232 @@
+/**
+ * Reads a `docker save` tar as a stream (from the engine's `GET /images/{name}/get` or a
+ * `docker-archive:` file) in one pass, compressing each layer to a temporary file as it goes
+ * by, so nothing is held in memory and the uncompressed tar is never written to disk. The
+ * small JSON documents (manifest.json, the config) are kept in memory. Both layouts are
+ * understood: Engine ≤ 24 (`<id>/layer.tar`, `<hex>.json`, symlinks for repeated layers) and
+ * Engine ≥ 25 (an OCI layout with uncompressed `blobs/sha256/<hex>` plus manifest.json).
+ * A layer is announced through `onLayer` as soon as it is compressed, so uploads can start
+ * while the rest of the tar still streams.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { Parser, type ReadEntry } from 'tar';
+import { ImgtoolError, abortError } from '../../image/errors.js';
+import { DOCKER_LAYER_GZIP } from '../../image/media-types.js';
+import { parseImageConfig, type ImageConfig } from '../../image/manifest.js';
+import type { Image, Layer } from '../../image/image.js';
+import { gzipToFile, type CompressedFile } from './compress.js';
+
+/** A layer compressed to a file by the spooler. */
+export interface SpooledLayer extends Layer {
+  readonly digest: string;
+  readonly size: number;
+  /** The compressed blob on disk (readable by range). */
+  readonly blobPath: string;
+}
+
+/** An image read from a save tar; call `cleanup()` when done with it. */
+export interface SpooledImage extends Image {
+  readonly repoTags: readonly string[];
+  layers(signal?: AbortSignal): Promise<SpooledLayer[]>;
+  /** Removes the temporary files. */
+  cleanup(): Promise<void>;
+}
+
+/** Options for {@link spoolSaveTar}. */
+export interface SpoolOptions {
+  /** Where the temporary directory goes (default: the OS temp dir). */
+  readonly tmpDir?: string;
+  readonly signal?: AbortSignal;
+  /** gzip level (default 6). */
+  readonly gzipLevel?: number;
+  /** Called when a layer file is ready, before the tar has been read to its end. */
+  readonly onLayer?: (layer: CompressedFile & { readonly entryPath: string }) => void;
+  /** With several images in the tar, the RepoTag to pick (e.g. `app:1.0`). */
+  readonly select?: string;
+  /** Description of the source for messages, e.g. `docker-daemon:app:1.0`. */
+  readonly source: string;
+}
+
+// Small documents are kept in memory; anything bigger that is not JSON is treated as a layer.
+const SMALL = 1024 * 1024;
+const MAX_JSON = 32 * 1024 * 1024;
+
+interface ManifestEntry {
+  readonly Config: string;
+  readonly RepoTags?: readonly string[] | null;
+  readonly Layers: readonly string[];
+}
+
+function cleanPath(p: string): string {
+  return posix.normalize(p.replace(/^\.\/+/, '')).replace(/^\/+/, '');
+}
+
+function invalid(source: string, why: string): ImgtoolError {
+  return new ImgtoolError('ARCHIVE_INVALID', `${source} is not a usable docker save archive: ${why}`, {
+    details: { reference: source },
+    hint: 'produce it with `docker save -o image.tar <image>` (or read the image from the engine instead)',
+  });
+}
+
+async function readSmall(entry: ReadEntry, max: number, source: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of entry as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) throw invalid(source, `${entry.path} is larger than ${max} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Spools a save tar; resolves once the whole tar was read and every layer compressed. */
+export async function spoolSaveTar(tar: Readable, opts: SpoolOptions): Promise<SpooledImage> {
+  const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'imgtool-push-'));
+  const small = new Map<string, Buffer>();
+  const files = new Map<string, CompressedFile>();
+  const links = new Map<string, string>();
+  let counter = 0;
+  const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      // Entries are handled one at a time, in archive order: the parser waits for each.
+      let chain = Promise.resolve();
+      let failed = false;
+      const fail = (err: unknown): void => {
+        if (failed) return;
+        failed = true;
+        tar.destroy();
+        reject(err);
+      };
+      const parser = new Parser({
+        noResume: true,
+        onReadEntry: (entry: ReadEntry) => {
+          // Pause the parser's input until this entry is consumed, keeping memory flat.
+          chain = chain.then(async () => {
+            if (failed) return void entry.resume();
+            const path = cleanPath(entry.path);
+            if (entry.type === 'SymbolicLink' && entry.linkpath !== undefined) {
+              links.set(path, cleanPath(posix.join(posix.dirname(path), entry.linkpath)));
+              return void entry.resume();
+            }
+            if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') return void entry.resume();
+            const isJson = path.endsWith('.json') || path === 'repositories' || path === 'oci-layout' || path.endsWith('/VERSION') || path.endsWith('/json');
+            if (isJson || (entry.size < SMALL && !path.endsWith('layer.tar'))) {
+              small.set(path, await readSmall(entry, isJson ? MAX_JSON : SMALL, opts.source));
+              return;
+            }
+            const file = await gzipToFile(entry as unknown as AsyncIterable<Uint8Array>, join(dir, `layer-${counter++}.gz`), {
+              ...(opts.gzipLevel === undefined ? {} : { level: opts.gzipLevel }),
+              ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+            });
+            files.set(path, file);
+            opts.onLayer?.({ ...file, entryPath: path });
+          }).catch(fail);
+        },
+      });
+      parser.on('error', fail);
+      parser.on('warn', (code: string, message: string | Error) => {
+        if (code === 'TAR_BAD_ARCHIVE' || code === 'TAR_ABORT') fail(invalid(opts.source, String(message)));
+      });
+      parser.on('end', () => {
+        chain.then(() => (failed ? undefined : resolve()), fail);
+      });
+      tar.on('error', (err) => fail(opts.signal?.aborted ? abortError(opts.signal, `reading ${opts.source}`) : err));
+      const onAbort = (): void => fail(abortError(opts.signal, `reading ${opts.source}`));
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      tar.pipe(parser as unknown as NodeJS.WritableStream);
+    });
+    return await assemble(dir, small, files, links, opts, cleanup);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+async function assemble(
+  dir: string,
+  small: Map<string, Buffer>,
+  files: Map<string, CompressedFile>,
+  links: Map<string, string>,
+  opts: SpoolOptions,
+  cleanup: () => Promise<void>,
+): Promise<SpooledImage> {
+  const manifestBytes = small.get('manifest.json');
+  if (manifestBytes === undefined) throw invalid(opts.source, 'it has no manifest.json');
+  let entries: ManifestEntry[];
+  try {
+    entries = JSON.parse(manifestBytes.toString('utf8')) as ManifestEntry[];
+  } catch (err) {
+    throw invalid(opts.source, `manifest.json is not JSON (${(err as Error).message})`);
+  }
+  if (!Array.isArray(entries) || entries.length === 0) throw invalid(opts.source, 'manifest.json lists no image');
+  let entry: ManifestEntry | undefined = entries[0];
+  if (entries.length > 1 || opts.select !== undefined) {
+    const want = opts.select;
+    entry = entries.find((e) => want !== undefined && (e.RepoTags ?? []).some((t) => t === want || t === `${want}:latest` || t.endsWith(`/${want}`)));
+    if (entry === undefined && entries.length === 1) entry = entries[0];
+    if (entry === undefined) {
+      throw invalid(opts.source, `it holds ${entries.length} images; name one of ${entries.flatMap((e) => e.RepoTags ?? []).join(', ') || '(untagged images)'}`);
+    }
+  }
+  if (typeof entry?.Config !== 'string' || !Array.isArray(entry.Layers)) throw invalid(opts.source, 'manifest.json entry lacks Config or Layers');
+  const resolve = (p: string): string => {
+    let cur = cleanPath(p);
+    for (let i = 0; i < 16 && links.has(cur); i++) cur = links.get(cur) as string;
+    return cur;
+  };
+  const rawConfig = small.get(resolve(entry.Config));
+  if (rawConfig === undefined) throw invalid(opts.source, `the config ${entry.Config} is missing`);
+  const config: ImageConfig = parseImageConfig(rawConfig, `config of ${opts.source}`);
+  const diffIds = config.rootfs.diff_ids;
+  if (diffIds.length !== entry.Layers.length) {
+    throw invalid(opts.source, `the config lists ${diffIds.length} layers but manifest.json ${entry.Layers.length}`);
+  }
+  const layers: SpooledLayer[] = [];
+  for (const [i, layerPath] of entry.Layers.entries()) {
+    const path = resolve(layerPath);
+    let file = files.get(path);
+    const inMemory = small.get(path);
+    if (file === undefined && inMemory !== undefined) {
+      // A small layer was kept in memory while its role was unknown; compress it now.
+      file = await gzipToFile(Readable.from([inMemory]), join(dir, `layer-small-${i}.gz`), {
+        ...(opts.gzipLevel === undefined ? {} : { level: opts.gzipLevel }),
+        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      });
+      files.set(path, file);
+      opts.onLayer?.({ ...file, entryPath: path });
+    }
+    if (file === undefined) throw invalid(opts.source, `layer ${layerPath} is missing`);
+    const expected = diffIds[i];
+    if (file.diffId !== expected) {
+      throw new ImgtoolError('DIGEST_MISMATCH', `layer ${i + 1} of ${opts.source} hashes to ${file.diffId}, but the config says ${expected ?? '(nothing)'}`, {
+        details: { reference: opts.source, expected, actual: file.diffId },
+        hint: 'the archive is damaged or was assembled by hand; save the image again',
+      });
+    }
+    const f = file;
+    layers.push({
+      diffId: f.diffId,
+      digest: f.digest,
+      size: f.size,
+      uncompressedSize: f.uncompressedSize,
+      mediaType: DOCKER_LAYER_GZIP,
+      blobPath: f.path,
+      compressed: async (signal?: AbortSignal) => createReadStream(f.path, signal === undefined ? {} : { signal }),
+      uncompressed: async (signal?: AbortSignal) => createReadStream(f.path, signal === undefined ? {} : { signal }).pipe(createGunzip()),
+    });
+  }
+  return {
+    source: opts.source,
+    repoTags: entry.RepoTags ?? [],
+    rawConfig: async () => rawConfig,
+    config: async () => config,
+    layers: async () => layers,
+    cleanup,
+  };
+}
