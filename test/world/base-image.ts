@@ -1,11 +1,16 @@
 /** Makes the small local base image every build test starts FROM (no internet: no Docker Hub). */
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireProgram } from './procs.js';
 
-/** The docker CLI 28 the tests use as an independent peer. */
-export const DOCKER_CLI = '/usr/local/bin/docker';
+/**
+ * The docker CLI the tests use as an independent peer: $IMGTOOL_TEST_DOCKER_CLI, else the
+ * docker CLI 28 at /usr/local/bin/docker where installed, else Debian docker.io's /usr/bin/docker
+ * (20.10; what a fresh CI machine gets from .ci/run, which has no other source for the CLI).
+ */
+export const DOCKER_CLI: string =
+  process.env['IMGTOOL_TEST_DOCKER_CLI'] ?? ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p)) ?? '/usr/bin/docker';
 
 /** Runs the docker CLI against `host`; returns stdout. */
 export function dockerCli(host: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): string {
@@ -21,6 +26,7 @@ export function dockerCli(host: string, args: string[], input?: string, env: Nod
 /** Builds `tag` FROM scratch with Debian's busybox-static and its applet links. */
 export function buildBaseImage(host: string, dir: string, tag: string): void {
   requireProgram('/bin/busybox', 'busybox-static');
+  requireProgram(DOCKER_CLI, 'docker.io');
   mkdirSync(dir, { recursive: true });
   copyFileSync('/bin/busybox', join(dir, 'busybox'));
   writeFileSync(

@@ -179,6 +179,11 @@ describe('imgtool init: generated Dockerfiles build and run', () => {
         expect(init.code, init.stderr).toBe(0);
         const dockerfile = readFileSync(join(dir, 'Dockerfile'), 'utf8');
         for (const pattern of c.dockerfile) expect(dockerfile).toMatch(pattern);
+        // The planner has nothing to say about it, with the build args this test uses too.
+        const buildArgFlags = Object.entries(c.buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
+        const plan = await imgtool(['plan', '--json', '--builder', 'classic', ...buildArgFlags, dir]);
+        expect(plan.code, plan.stderr).toBe(0);
+        expect((JSON.parse(plan.stdout) as { warnings: unknown[] }).warnings).toEqual([]);
 
         const tag = `imgtool-test/init-${c.fixture}:1`;
         const first = buildSteps(await build(dir, tag, c.buildArgs));

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+/**
+ * Push benchmark (issue 5). Starts its own private dockerd, builds a ~BENCH_PUSH_MB (default
+ * 200) MB image of 5 layers (busybox rootfs, 2 random and 2 text layers), and for each tool
+ * pushes it to a *fresh* local registry (first push), then pushes it again (re-push):
+ *   imgtool push (through the engine), imgtool push --direct, docker push, and
+ *   skopeo copy docker-daemon:… docker://….
+ * A fresh registry per tool and run keeps the tools' own caches (docker's v2 metadata,
+ * skopeo's blob-info cache) from turning a first push into a mount. Median of BENCH_RUNS.
+ * Usage: npm run build && node bench/push.mjs   (as root, like the test world)
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const ROOT = resolve(new URL('..', import.meta.url).pathname);
+const CLI = join(ROOT, 'dist/cli/main.js');
+const MB = Number(process.env.BENCH_PUSH_MB ?? 200);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const dir = mkdtempSync('/tmp/ipb-');
+const sock = join(dir, 'd.sock');
+const host = `unix://${sock}`;
+const children = [];
+const registries = [];
+
+function freePort() {
+  return new Promise((res) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+function docker(args, opts = {}) {
+  return execFileSync('/usr/local/bin/docker', ['-H', host, ...args], { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '0' }, maxBuffer: 1 << 26, ...opts });
+}
+
+function timeIt(cmd, args, env = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return ms;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** A fresh registry (own storage, own port). */
+async function freshRegistry(name) {
+  const port = await freePort();
+  const addr = `127.0.0.1:${port}`;
+  const rdir = join(dir, `reg-${name}`);
+  mkdirSync(rdir, { recursive: true });
+  writeFileSync(join(rdir, 'reg.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(rdir, 'data')}\nhttp:\n  addr: ${addr}\n`);
+  const child = spawn('docker-registry', ['serve', join(rdir, 'reg.yml')], { stdio: 'ignore' });
+  registries.push(child);
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`http://${addr}/v2/`).then((r) => r.status === 200, () => false);
+    if (ok) break;
+    await sleep(100);
+  }
+  return {
+    addr,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await sleep(200);
+      rmSync(rdir, { recursive: true, force: true });
+    },
+  };
+}
+
+const TOOLS = {
+  'imgtool push (engine)': (ref) => ['node', [CLI, '-H', host, 'push', '-q', ref]],
+  'imgtool push --direct': (ref) => ['node', [CLI, '-H', host, 'push', '-q', '--direct', ref]],
+  'docker push': (ref) => ['/usr/local/bin/docker', ['-H', host, 'push', '-q', ref]],
+  'skopeo copy': (ref) => ['skopeo', ['copy', '--quiet', '--src-daemon-host', host, '--dest-tls-verify=false', 'docker-daemon:bench/push:1', `docker://${ref}`]],
+};
+
+async function main() {
+  children.push(
+    spawn('/usr/sbin/dockerd', ['--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'pid'), '-H', host, '--iptables=false', '--ip-masq=false', '--bridge=none'], { stdio: 'ignore' }),
+  );
+  for (let i = 0; i < 120; i++) {
+    try {
+      docker(['version'], { stdio: 'pipe' });
+      break;
+    } catch {
+      await sleep(500);
+    }
+  }
+  // 5 layers: a busybox rootfs, then 2 random (incompressible) and 2 text (compressible) layers.
+  const ctx = join(dir, 'ctx');
+  mkdirSync(join(ctx, 'rootfs/bin'), { recursive: true });
+  copyFileSync('/bin/busybox', join(ctx, 'rootfs/bin/busybox'));
+  symlinkSync('busybox', join(ctx, 'rootfs/bin/sh'));
+  const per = Math.max(1, Math.floor(MB / 4));
+  writeFileSync(join(ctx, 'Dockerfile'), [
+    'FROM scratch',
+    'COPY rootfs/ /',
+    `RUN /bin/busybox dd if=/dev/urandom of=/r0 bs=1048576 count=${per} 2>/dev/null`,
+    `RUN /bin/busybox dd if=/dev/urandom of=/r1 bs=1048576 count=${per} 2>/dev/null`,
+    `RUN /bin/busybox yes "imgtool push benchmark text line 0" | /bin/busybox head -c ${per * 1048576} > /t0`,
+    `RUN /bin/busybox yes "imgtool push benchmark text line 1 $(/bin/busybox date)" | /bin/busybox head -c ${per * 1048576} > /t1`,
+    '',
+  ].join('\n'));
+  docker(['build', '-q', '-t', 'bench/push:1', ctx]);
+  const layers = JSON.parse(docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', 'bench/push:1']));
+  const sizeMB = Number(docker(['image', 'inspect', '--format', '{{.Size}}', 'bench/push:1'])) / 1e6;
+
+  const times = Object.fromEntries(Object.keys(TOOLS).map((t) => [t, { first: [], again: [] }]));
+  for (let run = 0; run < RUNS; run++) {
+    for (const [tool, make] of Object.entries(TOOLS)) {
+      const reg = await freshRegistry(`${run}-${tool.replace(/\W+/g, '-')}`);
+      const ref = `${reg.addr}/bench/push:1`;
+      docker(['tag', 'bench/push:1', ref]);
+      const [cmd, args] = make(ref);
+      times[tool].first.push(timeIt(cmd, args));
+      times[tool].again.push(timeIt(cmd, args));
+      docker(['rmi', ref], { stdio: 'pipe' });
+      await reg.stop();
+    }
+  }
+  const docker1 = median(times['docker push'].first);
+  const docker2 = median(times['docker push'].again);
+  const rows = Object.entries(times).map(([tool, t]) => ({
+    tool,
+    firstMs: Math.round(median(t.first)),
+    repushMs: Math.round(median(t.again)),
+    firstVsDocker: +(median(t.first) / docker1).toFixed(2),
+    repushVsDocker: +(median(t.again) / docker2).toFixed(2),
+  }));
+  console.log(JSON.stringify({
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: (await import('node:os')).cpus().length,
+    image: { layers: layers.length, sizeMB: +sizeMB.toFixed(1) },
+    runs: RUNS,
+    results: rows,
+  }, null, 2));
+}
+
+try {
+  await main();
+} finally {
+  for (const c of [...registries, ...children].reverse()) c.kill('SIGTERM');
+  await sleep(3000);
+  spawnSync('umount', ['-R', join(dir, 'exec')], { stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+}
