@@ -34,7 +34,7 @@ if (args[0] === '--child') {
   const entries = await listContext({ contextDir: dir, matcher: new PatternMatcher([]) });
   const t1 = process.hrtime.bigint();
   const { stream, stats } = contextTar({ contextDir: dir, entries });
-  await pipeline(Readable.from(stream), new Writable({ write: (_c, _e, cb) => cb() }));
+  await pipeline(Readable.from(stream, { objectMode: false }), new Writable({ write: (_c, _e, cb) => cb() }));
   const t2 = process.hrtime.bigint();
   process.stdout.write(
     JSON.stringify({

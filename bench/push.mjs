@@ -40,7 +40,7 @@ function docker(args, opts = {}) {
 
 function timeIt(cmd, args, env = {}) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 28, timeout: 600_000 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return ms;
@@ -106,7 +106,9 @@ async function main() {
     `RUN /bin/busybox yes "imgtool push benchmark text line 1 $(/bin/busybox date)" | /bin/busybox head -c ${per * 1048576} > /t1`,
     '',
   ].join('\n'));
+  console.error('building the benchmark image');
   docker(['build', '-q', '-t', 'bench/push:1', ctx]);
+  console.error('built');
   const layers = JSON.parse(docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', 'bench/push:1']));
   const sizeMB = Number(docker(['image', 'inspect', '--format', '{{.Size}}', 'bench/push:1'])) / 1e6;
 
@@ -119,6 +121,7 @@ async function main() {
       const [cmd, args] = make(ref);
       times[tool].first.push(timeIt(cmd, args));
       times[tool].again.push(timeIt(cmd, args));
+      console.error(`run ${run + 1}/${RUNS} ${tool}: first ${Math.round(times[tool].first.at(-1))} ms, re-push ${Math.round(times[tool].again.at(-1))} ms`);
       docker(['rmi', ref], { stdio: 'pipe' });
       await reg.stop();
     }

@@ -1,5 +1,5 @@
 // Public surface of src/init; re-exported by src/index.ts.
-export { detectProject, renderProject, writeInitFiles, initProject, INIT_FILES } from './init.js';
+export { detectProject, renderProject, writeInitFiles, initProject, lintGenerated, INIT_FILES } from './init.js';
 export type { DetectProjectOptions, WriteInitOptions, InitProjectOptions, InitResult } from './init.js';
 export { detectNodeProject } from './node-detect.js';
 export { detectGoProject, parseGoMod } from './go-detect.js';

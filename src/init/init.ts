@@ -4,6 +4,8 @@
  */
 import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { planBuild } from '../build/plan/index.js';
+import type { LintWarning } from '../build/plan/types.js';
 import { ImgtoolError } from '../image/errors.js';
 import { checkAborted, exists } from './fs-util.js';
 import { detectGoProject } from './go-detect.js';
@@ -114,10 +116,20 @@ export interface InitProjectOptions extends DetectProjectOptions {
   readonly force?: boolean;
 }
 
+/**
+ * Runs imgtool's own Dockerfile planner over a generated Dockerfile, as `imgtool plan` would
+ * (without a context): a self-check, so a template regression shows up as a warning at once.
+ */
+export function lintGenerated(output: InitOutput): LintWarning[] {
+  return [...planBuild({ dockerfileText: output.dockerfile, dockerfilePath: 'Dockerfile' }).warnings];
+}
+
 /** The result of {@link initProject}. */
 export interface InitResult {
   readonly project: InitProject;
   readonly output: InitOutput;
+  /** What `imgtool plan` says about the generated Dockerfile: empty unless a template regressed. */
+  readonly planWarnings: readonly LintWarning[];
   /** Paths written; empty when `write` was false. */
   readonly written: readonly string[];
 }
@@ -126,6 +138,7 @@ export interface InitResult {
 export async function initProject(dir: string, options: InitProjectOptions = {}): Promise<InitResult> {
   const project = await detectProject(dir, options);
   const output = await renderProject(project, options.signal);
+  const planWarnings = lintGenerated(output);
   const written = options.write === false ? [] : await writeInitFiles(dir, output, { force: options.force ?? false, signal: options.signal });
-  return { project, output, written };
+  return { project, output, planWarnings, written };
 }

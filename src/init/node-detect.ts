@@ -79,7 +79,7 @@ async function detectPackageManager(
   for (const lock of LOCKFILES) if (await exists(join(dir, lock.file))) present.push(lock);
   const declared = str(pkg.packageManager);
   const declaredName = declared?.split('@')[0];
-  let chosen = present.find((l) => l.manager === declaredName) ?? present[0];
+  const chosen = present.find((l) => l.manager === declaredName) ?? present[0];
   if (present.length > 1) {
     warnings.push(`several lockfiles (${present.map((l) => l.file).join(', ')}): using ${chosen?.file ?? ''}; delete the others`);
   }
@@ -93,7 +93,6 @@ async function detectPackageManager(
   if (chosen) {
     findings.push({ what: `package manager: ${manager === 'yarn-berry' ? 'yarn (2+)' : manager}`, source: chosen.file });
   } else {
-    chosen = undefined;
     findings.push({ what: `package manager: ${manager}`, source: declared ? 'packageManager in package.json' : 'no lockfile' });
     warnings.push(`no lockfile: the image installs whatever versions resolve at build time; commit ${manager === 'npm' ? 'package-lock.json (npm install)' : 'your lockfile'} for reproducible builds`);
   }

@@ -3,8 +3,8 @@
  * the headers the docker CLI writes: uid/gid 0, empty user and group names, the file's
  * permission bits (setuid/setgid/sticky included), mtime in whole seconds, PAX records only
  * when a name does not fit a ustar header, hard links as links to the first copy sent.
- * Memory stays bounded whatever the context size: small files are read a few at a time ahead
- * of the writer (at most {@link PREFETCH_BYTES}), large ones in chunks.
+ * Memory stays bounded whatever the context size: small files are read straight into batches
+ * of at most {@link BATCH} bytes, one batch ahead of the writer; large files go in chunks.
  */
 import { close as closeCb, constants, open as openCb, read as readCb } from 'node:fs';
 import { join } from 'node:path';
@@ -43,16 +43,14 @@ export interface ContextTarStats {
   entries: number;
 }
 
-/** Files up to this size are read whole, ahead of the writer. */
+/** Files up to this size go inside a batch; larger ones are streamed in {@link CHUNK}s. */
 const SMALL_FILE = 256 * 1024;
-/** Upper bound of file bytes read ahead. */
-const PREFETCH_BYTES = 8 * 1024 * 1024;
-/** Upper bound of files read ahead. */
+/** Size of a batch of small entries (one allocation, one write). */
+const BATCH = 512 * 1024;
+/** Reads in flight while a batch is filled. */
 const PREFETCH_FILES = 64;
 /** Chunk size for large files. */
-const CHUNK = 1024 * 1024;
-/** Small entries are gathered into writes of about this size. */
-const BATCH = 256 * 1024;
+const CHUNK = 512 * 1024;
 const BLOCK = 512;
 
 const padded = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
@@ -184,22 +182,6 @@ async function readExactly(fh: Fd, buf: Buffer, offset: number, size: number, po
   }
 }
 
-/** One small entry, fully rendered: header, content, padding. */
-async function renderSmallFile(contextDir: string, e: ContextEntry, header: Buffer): Promise<Buffer> {
-  const block = Buffer.allocUnsafe(header.length + padded(e.size));
-  header.copy(block, 0);
-  if (e.size > 0) {
-    const fh = await openNoFollow(contextDir, e.path);
-    try {
-      await readExactly(fh, block, header.length, e.size, 0, e.path, e.size);
-    } finally {
-      await fh.close();
-    }
-  }
-  block.fill(0, header.length + e.size);
-  return block;
-}
-
 /**
  * Streams the tar of `entries` (then `append`), ending with the two zero blocks. `stats` is
  * updated as chunks are produced. Special files fail with CONTEXT_UNREADABLE naming the path;
@@ -226,107 +208,124 @@ export function assertSendable(entries: readonly ContextEntry[]): void {
   }
 }
 
+/** A run of consecutive entries rendered into one buffer, possibly ending with a large file's header. */
+interface Batch {
+  readonly buf: Buffer;
+  /** Index of the first entry after this batch. */
+  readonly next: number;
+  /** A large file whose header ends `buf`; its content is streamed after it. */
+  readonly large?: ContextEntry;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * Renders entries from `start` into one buffer of at most {@link BATCH} bytes: headers, the
+ * contents of small files (read concurrently straight into their place) and padding. One
+ * allocation per batch keeps memory flat and avoids copying file contents twice.
+ */
+async function renderBatch(opts: ContextTarOptions, links: ReadonlyMap<number, string>, start: number): Promise<Batch> {
+  const { entries, contextDir } = opts;
+  const layout: { e: ContextEntry; header: Buffer; at: number; size: number; content?: Buffer }[] = [];
+  let used = 0;
+  let i = start;
+  let large: ContextEntry | undefined;
+  while (i < entries.length) {
+    const e = entries[i] as ContextEntry;
+    const linkTo = links.get(i);
+    const replacement = e.type === 'file' && linkTo === undefined ? opts.replace?.get(e.path) : undefined;
+    const isFile = e.type === 'file' && linkTo === undefined;
+    const size = !isFile ? 0 : (replacement?.length ?? e.size);
+    const header = headerFor(e, linkTo, size);
+    if (isFile && replacement === undefined && size > SMALL_FILE) {
+      if (used + header.length > BATCH && layout.length > 0) break;
+      layout.push({ e, header, at: used, size: 0 });
+      used += header.length;
+      large = e;
+      i++;
+      break;
+    }
+    const need = header.length + padded(size);
+    if (used + need > BATCH && layout.length > 0) break;
+    layout.push({ e, header, at: used, size, ...(replacement === undefined ? {} : { content: replacement }) });
+    used += need;
+    i++;
+  }
+  const buf = Buffer.allocUnsafe(used);
+  const reads: (typeof layout)[number][] = [];
+  for (const item of layout) {
+    item.header.copy(buf, item.at);
+    const body = item.at + item.header.length;
+    if (item.content !== undefined) item.content.copy(buf, body);
+    else if (item.size > 0) reads.push(item);
+    buf.fill(0, body + item.size, body + padded(item.size));
+  }
+  await eachLimit(reads, PREFETCH_FILES, async (item) => {
+    const fh = await openNoFollow(contextDir, item.e.path);
+    try {
+      await readExactly(fh, buf, item.at + item.header.length, item.size, 0, item.e.path, item.size);
+    } finally {
+      // Closing a read-only descriptor cannot lose data: do not wait for it.
+      fh.close().catch(() => undefined);
+    }
+  });
+  return { buf, next: i, ...(large === undefined ? {} : { large }) };
+}
+
 async function* generate(opts: ContextTarOptions, stats: ContextTarStats): AsyncGenerator<Buffer, void, undefined> {
   const { entries, contextDir, signal } = opts;
   const links = hardLinks(entries);
   assertSendable(entries);
-
-  // Read-ahead of small files: index -> rendered block.
-  const ahead = new Map<number, Promise<Buffer>>();
-  let aheadBytes = 0;
-  let nextAhead = 0;
-  const isSmallFile = (i: number): boolean => {
-    const e = entries[i] as ContextEntry;
-    return e.type === 'file' && !links.has(i) && !opts.replace?.has(e.path) && e.size <= SMALL_FILE;
+  const emit = (b: Buffer): Buffer => {
+    stats.bytes += b.length;
+    return b;
   };
-  const fill = (from: number): void => {
-    if (nextAhead < from) nextAhead = from;
-    while (nextAhead < entries.length && ahead.size < PREFETCH_FILES && aheadBytes < PREFETCH_BYTES) {
-      const i = nextAhead;
-      const e = entries[i] as ContextEntry;
-      // Read-ahead stops at the next large file so its chunks are not held up.
-      if (e.type === 'file' && e.size > SMALL_FILE && !links.has(i) && !opts.replace?.has(e.path)) break;
-      nextAhead++;
-      if (!isSmallFile(i)) continue;
-      const p = renderSmallFile(contextDir, e, headerFor(e, undefined, e.size));
-      // Errors surface when the writer reaches this entry; avoid unhandled rejections until then.
-      p.catch(() => undefined);
-      ahead.set(i, p);
-      aheadBytes += e.size;
-    }
-  };
-
-  let batch: Buffer[] = [];
-  let batchBytes = 0;
-  const take = (): Buffer => {
-    const out = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batchBytes);
-    batch = [];
-    batchBytes = 0;
-    stats.bytes += out.length;
-    return out;
-  };
-  const add = (b: Buffer): void => {
-    batch.push(b);
-    batchBytes += b.length;
-  };
-
+  // The next batch is read while the current one is being sent (double buffering).
+  let pending: Promise<Batch> | undefined = entries.length > 0 ? renderBatch(opts, links, 0) : undefined;
   try {
-    for (let i = 0; i < entries.length; i++) {
+    while (pending !== undefined) {
       if (signal?.aborted) throw abortError(signal, 'sending the build context');
-      const e = entries[i] as ContextEntry;
-      const linkTo = links.get(i);
-      const replacement = opts.replace?.get(e.path);
-      if (e.type === 'file' && linkTo === undefined && replacement !== undefined) {
-        add(headerFor(e, undefined, replacement.length));
-        add(replacement);
-        add(Buffer.alloc(padded(replacement.length) - replacement.length));
-      } else if (isSmallFile(i)) {
-        fill(i);
-        const prefetched = ahead.get(i);
-        ahead.delete(i);
-        const block = await (prefetched ?? renderSmallFile(contextDir, e, headerFor(e, undefined, e.size)));
-        if (prefetched) aheadBytes -= e.size;
-        add(block);
-        fill(i + 1);
-      } else if (e.type === 'file' && linkTo === undefined) {
-        // A large file: flush what is pending, then stream it in chunks.
-        add(headerFor(e, undefined, e.size));
-        yield take();
-        const fh = await openNoFollow(contextDir, e.path);
-        try {
-          let pos = 0;
-          while (pos < e.size) {
-            if (signal?.aborted) throw abortError(signal, 'sending the build context');
-            const n = Math.min(CHUNK, e.size - pos);
-            const chunk = Buffer.allocUnsafe(n);
-            await readExactly(fh, chunk, 0, n, pos, e.path, e.size);
-            pos += n;
-            stats.bytes += n;
-            // Keep the read-ahead of the following small files going while this file streams.
-            if (pos >= e.size) fill(i + 1);
-            yield chunk;
-          }
-        } finally {
-          await fh.close();
+      const batch: Batch = await pending;
+      pending = batch.next < entries.length ? renderBatch(opts, links, batch.next) : undefined;
+      // Do not leave a rejected read-ahead unobserved if the consumer stops here.
+      pending?.catch(() => undefined);
+      stats.entries = batch.next;
+      if (batch.buf.length > 0) yield emit(batch.buf);
+      const e = batch.large;
+      if (e === undefined) continue;
+      const fh = await openNoFollow(contextDir, e.path);
+      try {
+        let pos = 0;
+        while (pos < e.size) {
+          if (signal?.aborted) throw abortError(signal, 'sending the build context');
+          const n = Math.min(CHUNK, e.size - pos);
+          const chunk = Buffer.allocUnsafe(n);
+          await readExactly(fh, chunk, 0, n, pos, e.path, e.size);
+          pos += n;
+          yield emit(chunk);
         }
-        const pad = padded(e.size) - e.size;
-        if (pad > 0) add(Buffer.alloc(pad));
-      } else {
-        add(headerFor(e, linkTo, 0));
+      } finally {
+        await fh.close();
       }
-      stats.entries++;
-      if (batchBytes >= BATCH) yield take();
+      const pad = padded(e.size) - e.size;
+      if (pad > 0) yield emit(Buffer.alloc(pad));
     }
+    stats.entries = entries.length;
+    const tail: Buffer[] = [];
     for (const f of opts.append ?? []) {
-      add(tarHeader({ path: f.path, type: 'File', mode: f.mode, size: f.content.length, mtime: f.mtime }));
-      add(f.content);
-      add(Buffer.alloc(padded(f.content.length) - f.content.length));
+      tail.push(tarHeader({ path: f.path, type: 'File', mode: f.mode, size: f.content.length, mtime: f.mtime }), f.content, Buffer.alloc(padded(f.content.length) - f.content.length));
       stats.entries++;
     }
-    add(Buffer.alloc(2 * BLOCK));
-    yield take();
+    tail.push(Buffer.alloc(2 * BLOCK));
+    yield emit(Buffer.concat(tail));
   } finally {
-    // Let read-ahead finish quietly; their file handles close in renderSmallFile.
-    for (const p of ahead.values()) p.catch(() => undefined);
+    pending?.catch(() => undefined);
   }
 }

@@ -5,6 +5,7 @@
  * (moby#26816: 33 CPU-seconds for 14k files when every pattern was compiled per file).
  */
 import { GoRegexError, goRegexToJs } from './goregex.js';
+import { compileLinearRegex, unboundedRepeats } from './linear-regex.js';
 
 /** How a compiled pattern matches (moby's matchType). */
 export type PatternKind = 'exact' | 'prefix' | 'suffix' | 'regexp';
@@ -147,9 +148,13 @@ export function compilePattern(text: string, exclusion: boolean): CompiledPatter
       return { text, exclusion, kind, test: (p) => p.endsWith(suffix) || p === bare };
     }
     case 'regexp': {
-      let re: RegExp;
+      let re: { test(p: string): boolean };
       try {
-        re = new RegExp(goRegexToJs(`${reg}$`), 'u');
+        const source = goRegexToJs(`${reg}$`);
+        re = new RegExp(source, 'u');
+        // Several unbounded repetitions backtrack exponentially in V8 (RE2 never does): match
+        // those in linear time instead (issue 7 fuzzing: `**\/a*\/**\/a*\/...` hung on deep paths).
+        if (unboundedRepeats(source) > 2) re = compileLinearRegex(source);
       } catch (err) {
         const why = err instanceof GoRegexError || err instanceof SyntaxError ? err.message : String(err);
         throw new BadPatternError(`syntax error in pattern: ${why}`);

@@ -115,7 +115,12 @@ export function planBuild(options: PlanBuildOptions): BuildPlan {
   const globalArgNodes: InternalInstruction[] = [];
   for (const n of preamble) {
     if (!n.known) continue;
-    const inst = planArg(n, -1, global, { file, escapeChar, buildArgs, globalScope: undefined, secrets });
+    let inst: InternalInstruction;
+    try {
+      inst = planArg(n, -1, global, { file, escapeChar, buildArgs, globalScope: undefined, secrets });
+    } catch (err) {
+      throw expansionError(file, n, err);
+    }
     for (const p of inst.pairs ?? []) declaredArgs.add(p.key);
     globalArgNodes.push(inst);
   }
@@ -232,7 +237,7 @@ export function planBuild(options: PlanBuildOptions): BuildPlan {
     instructions: s.instructions.map((i) => redact(i.planned)),
   }));
   const targetStage = stages[targetIndex] as InternalStage;
-  return {
+  return redactDeep(secrets, {
     dockerfilePath: file,
     ...(parsed.directives.syntax ? { syntax: parsed.directives.syntax.value } : {}),
     escapeChar,
@@ -245,7 +250,20 @@ export function planBuild(options: PlanBuildOptions): BuildPlan {
     externalImages,
     unusedBuildArgs,
     warnings,
+  });
+}
+
+// Every string of the plan goes through the secret filter (mount sources, context reads...).
+function redactDeep<T>(secrets: ReadonlySet<string>, value: T): T {
+  const values = [...secrets].filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
+  if (values.length === 0) return value;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return values.reduce((out, secret) => out.split(secret).join('***'), v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
   };
+  return walk(value) as T;
 }
 
 interface StageContext {
@@ -291,7 +309,7 @@ function knownStages(names: readonly (string | undefined)[]): string {
 function unknownInstruction(file: string, node: ParsedNode, warnings?: unknown): ImgtoolError {
   const guess = suggestion(node.keyword, ['add', 'arg', 'cmd', 'copy', 'entrypoint', 'env', 'expose', 'from', 'healthcheck', 'label', 'maintainer', 'onbuild', 'run', 'shell', 'stopsignal', 'user', 'volume', 'workdir']);
   return dockerfileError('DOCKERFILE_SYNTAX', file, node.startLine, `unknown instruction: ${node.keyword.toUpperCase()}`, {
-    hint: guess ? guess.toUpperCase() : 'instructions are FROM, RUN, COPY, ADD, ENV, ARG, WORKDIR, USER, CMD, ENTRYPOINT, ...',
+    hint: guess ? guess.replace(/"([a-z]+)"/, (_m, k: string) => `"${k.toUpperCase()}"`) : 'instructions are FROM, RUN, COPY, ADD, ENV, ARG, WORKDIR, USER, CMD, ENTRYPOINT, ...',
     details: { rule: 'IMG010', ...(warnings === undefined ? {} : { warnings }) },
   });
 }
@@ -471,7 +489,9 @@ function planStage(nodes: readonly ParsedNode[], index: number, earlier: readonl
     } else if (base === SCRATCH) {
       scope.complete = true;
     } else {
-      checkImageReference(ctx.file, from, base, 'FROM');
+      // A base holding a value only the engine knows (e.g. $TARGETARCH without --platform) is
+      // checked by the builder, not here.
+      if (u.platform.size === 0) checkImageReference(ctx.file, from, base, 'FROM');
       stage.externalImages.push(base);
       const env = ctx.baseImageEnv?.[base];
       if (env) {

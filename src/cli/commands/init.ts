@@ -39,12 +39,14 @@ export function register(program: Command, rt: CliRuntime): void {
         signal: rt.signal,
       });
       for (const line of result.output.summary) log(rt, line);
+      for (const w of result.planWarnings) log(rt, `  plan warning: Dockerfile:${w.line ?? '-'}: ${w.code} ${w.rule}: ${w.message}`);
       if (flags.json) {
         printJson(rt, {
           language: result.project.language,
           dir: result.project.dir,
           written: result.written,
           project: result.project,
+          planWarnings: result.planWarnings,
           ...(flags.print ? { dockerfile: result.output.dockerfile, dockerignore: result.output.dockerignore } : {}),
         });
         return;

@@ -196,3 +196,19 @@ describe('registry credentials for the build', () => {
     for (const secret of w.secrets) expect(r.stderr + r.stdout).not.toContain(secret);
   });
 });
+
+describe('ONBUILD triggers of a base image', () => {
+  it('sends the full context and says why, so the triggers see every file', async () => {
+    const w = world();
+    const base = 'imgtool-build-test/onbuild-base:1';
+    const baseCtx = fixture({ Dockerfile: `FROM ${w.baseImage}\nONBUILD COPY . /onbuild-ctx/\n` });
+    dockerCli(w.docker.host, ['build', '-q', '-t', base, baseCtx]);
+    const ctx = fixture({ 'Dockerfile': `FROM ${base}\nCOPY one.txt /one.txt\n`, 'one.txt': '1\n', 'other/two.txt': '2\n' });
+    for (const builder of builders) {
+      const r = await imgtool(['build', ...NET, '--builder', builder, '--progress', 'quiet', ctx], { env: { DOCKER_HOST: w.docker.host } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`the base image ${base} has ONBUILD triggers`);
+      expect(dockerCli(w.docker.host, ['run', '--rm', '--network', 'none', r.stdout.trim(), 'cat', '/onbuild-ctx/other/two.txt'])).toBe('2\n');
+    }
+  });
+});

@@ -308,3 +308,42 @@ describe('damaged sources are clear errors', () => {
     expect(r.stderr).toMatch(/hashes to sha256:[0-9a-f]{64}, not sha256:|could not be decompressed/);
   });
 });
+
+describe('library: engine and registry images as Image', () => {
+  it('DaemonImage gives the exact config bytes and layer streams verified against diff_ids', async () => {
+    const { connectEngine } = await import('../../../src/engine/client.js');
+    const { DaemonImage } = await import('../../../src/engine/image-source.js');
+    const { digestStream, sha256 } = await import('../../../src/image/digest.js');
+    const engine = await connectEngine({ env: { DOCKER_HOST: fx.w.docker.host } });
+    try {
+      const image = await DaemonImage.open(engine, fx.local);
+      const inspect = await engine.imageInspect(fx.local);
+      expect(sha256(await image.rawConfig())).toBe(inspect.Id);
+      const layers = await image.layers();
+      expect(layers.map((l) => l.diffId)).toEqual(inspect.RootFS.Layers);
+      const big = layers[4]!;
+      expect((await digestStream(await big.uncompressed())).digest).toBe(big.diffId);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('RemoteImage exposes the manifest bytes and compressed blobs matching their descriptors', async () => {
+    const { RegistryClient } = await import('../../../src/registry/client/client.js');
+    const { openRemoteImage } = await import('../../../src/registry/image-source.js');
+    const { parseReference } = await import('../../../src/image/reference.js');
+    const { digestStream, sha256 } = await import('../../../src/image/digest.js');
+    const client = new RegistryClient(fx.w.open.host);
+    try {
+      const image = await openRemoteImage(client, parseReference(fx.remote));
+      const raw = await image.rawManifest();
+      expect(sha256(raw.bytes)).toBe(image.manifestDigest);
+      const layer = (await image.layers())[6]!;
+      const c = await digestStream(await layer.compressed!());
+      expect(c).toEqual({ digest: layer.digest, size: layer.size });
+      expect((await digestStream(await layer.uncompressed())).digest).toBe(layer.diffId);
+    } finally {
+      await client.close();
+    }
+  });
+});

@@ -7,7 +7,12 @@ import { cleanProjects, FIXTURES, indexOf, instructions, pkg, project, stages, t
 
 afterAll(cleanProjects);
 
-const render = async (dir: string) => (await initProject(dir, { write: false })).output;
+/** Renders without writing; the generated Dockerfile must also satisfy imgtool's planner. */
+const render = async (dir: string) => {
+  const result = await initProject(dir, { write: false });
+  expect(result.planWarnings).toEqual([]);
+  return result.output;
+};
 
 /** ARG defaults declared before the first FROM. */
 function globalArgs(dockerfile: string): Record<string, string> {
@@ -177,5 +182,13 @@ describe('copyLines', () => {
     expect(copyLines(['package.json', 'yarn.lock', 'a/b/package.json', '.yarn/releases/', 'my dir/x.tgz'])).toBe(
       ['COPY package.json yarn.lock ./', 'COPY a/b/package.json a/b/', 'COPY ["my dir/x.tgz","my dir/"]', 'COPY .yarn/releases .yarn/releases/'].join('\n'),
     );
+  });
+});
+
+describe('lintGenerated', () => {
+  it('reports what the planner finds, so a template regression cannot pass silently', async () => {
+    const { lintGenerated } = await import('../../../src/init/init.js');
+    const codes = lintGenerated({ dockerfile: 'FROM node\nWORKDIR app\nCMD node server.js\n', dockerignore: '', summary: [] }).map((w) => w.code);
+    expect(codes).toEqual(expect.arrayContaining(['IMG001', 'IMG004', 'IMG006']));
   });
 });

@@ -3,7 +3,7 @@
  * layouts, well-formed and hostile. Hostile inputs must be coded errors, never crashes, and
  * nothing may be written anywhere (the sources only read).
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -212,6 +212,22 @@ describe('oci layout', () => {
       for (const [d, b] of blobs) if (b[0] === 0x1f) blobs.set(d, b.subarray(0, Math.floor(b.length / 2)));
     });
     expect(['DIGEST_MISMATCH', 'LAYER_INVALID']).toContain(await code(inspect(openOciLayout(dir))));
+  });
+
+  it('an OCI layout inside a tar (oci-archive:) is read in place', async () => {
+    const dir = ociLayout([base, del]);
+    const files: BuildEntry[] = [];
+    const walk = (rel: string): void => {
+      for (const name of readdirSync(join(dir, rel), { withFileTypes: true })) {
+        const p = rel ? `${rel}/${name.name}` : name.name;
+        if (name.isDirectory()) walk(p);
+        else files.push({ path: p, content: readFileSync(join(dir, p)) });
+      }
+    };
+    walk('');
+    const file = join(caseDir(), 'oci.tar');
+    writeFileSync(file, buildTar(files));
+    expect((await inspect(openDockerArchive(file, { ref: 'v1' }))).wastedBytes).toBe(4000);
   });
 
   it('a directory that is not a layout is a clear error', async () => {

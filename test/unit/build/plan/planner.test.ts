@@ -45,6 +45,12 @@ describe('stages and bases', () => {
     ]);
   });
 
+  it('a base using a platform ARG with no platform known is kept as written, not rejected', () => {
+    const p = plan('FROM alpine:3-$TARGETARCH\n');
+    expect(p.stages[0]?.base).toBe('alpine:3-${TARGETARCH}');
+    expect(plan('FROM alpine:3-$TARGETARCH\n', { buildPlatform: 'linux/amd64' }).stages[0]?.base).toBe('alpine:3-amd64');
+  });
+
   it('errors: FROM with two words, bad stage names, duplicates, blank base', () => {
     expect(fails('FROM a b\n')).toMatchObject({ code: 'DOCKERFILE_SYNTAX', line: 1 });
     expect(fails('FROM a AS 1x\n')).toMatchObject({ code: 'DOCKERFILE_INVALID', line: 1 });
@@ -103,11 +109,12 @@ describe('ARG and ENV scoping', () => {
   });
 
   it('${X:?} on an unset ARG stops the plan, naming the line and the variable', () => {
-    const e = fails('FROM a\nARG VERSION\nRUN true\nLABEL v=${VERSION:?set VERSION}\n');
+    const e = fails('FROM a\nARG VERSION\nRUN true\nLABEL v="${VERSION:?set VERSION}"\n');
     expect(e).toMatchObject({ code: 'DOCKERFILE_INVALID', line: 4, message: expect.stringMatching(/^Dockerfile:4: .*VERSION.*set VERSION/) });
     expect(e.hint).toContain('--build-arg VERSION=');
     expect(plan('FROM a\nARG VERSION\nLABEL v=${VERSION:?}\n', { buildArgs: { VERSION: '1' } }).stages[0]?.instructions[2]?.args).toEqual(['v=1']);
-    expect(fails('ARG B=${NOPE:?no base}\nFROM a\n')).toMatchObject({ code: 'DOCKERFILE_INVALID', line: 1 });
+    expect(fails('ARG B="${NOPE:?no base}"\nFROM a\n')).toMatchObject({ code: 'DOCKERFILE_INVALID', line: 1 });
+    expect(fails('ARG B=${NOPE:?no base}\nFROM a\n')).toMatchObject({ code: 'DOCKERFILE_SYNTAX', line: 1, message: expect.stringContaining("missing '}'") });
   });
 
   it('${X:?} on a name only the unknown base image could set is not an error', () => {
@@ -137,7 +144,8 @@ describe('--target pruning', () => {
     'RUN --mount=type=bind,from=cache,target=/c true',
     'FROM c AS cache', // 4
     'FROM base AS test', // 5
-    'RUN broken ${NEED:?}',
+    'ARG NEED',
+    'LABEL x=${NEED:?}',
     'FROM scratch AS final', // 6
     'COPY --from=build /out /out',
     '',
@@ -160,7 +168,7 @@ describe('--target pruning', () => {
   });
 
   it('an error in a needed stage stops the plan', () => {
-    expect(fails(text, { target: 'test' })).toMatchObject({ code: 'DOCKERFILE_INVALID', line: 10 });
+    expect(fails(text, { target: 'test' })).toMatchObject({ code: 'DOCKERFILE_INVALID', line: 11 });
   });
 
   it('unknown --target names the stages', () => {
@@ -309,9 +317,9 @@ describe('instructions: flags, arguments, layers', () => {
   it('unknown instruction: DOCKERFILE_SYNTAX with a suggestion, the code and all findings', () => {
     const e = fails('FROM a\nRUNN echo\nCMD x\n');
     expect(e).toMatchObject({ code: 'DOCKERFILE_SYNTAX', line: 2, message: 'Dockerfile:2: unknown instruction: RUNN' });
-    expect(e.hint).toContain('did you mean "run"');
+    expect(e.hint).toContain('did you mean "RUN"');
     expect(e.details['rule']).toBe('IMG010');
-    expect((e.details['warnings'] as { code: string }[]).map((w) => w.code)).toEqual(['IMG010', 'IMG004']);
+    expect((e.details['warnings'] as { code: string }[]).map((w) => w.code)).toEqual(['IMG001', 'IMG010', 'IMG004']);
   });
 
   it('stdin Dockerfiles are named as such in messages', () => {
