@@ -88,16 +88,11 @@ async function entryFor(contextDir: string, rel: string, signal: AbortSignal | u
     throw unreadable(rel, err, 'stat');
   }
   if (signal?.aborted) throw abortError(signal, 'reading the build context');
-  const base = {
-    path: rel,
-    mode: st.mode & 0o7777,
-    mtime: Math.floor(st.mtimeMs / 1000),
-    dev: st.dev,
-    ino: st.ino,
-    nlink: st.nlink,
-  };
-  if (st.isFile()) return { ...base, type: 'file', size: st.size };
-  if (st.isDirectory()) return { ...base, type: 'dir', size: 0 };
+  const mode = st.mode & 0o7777;
+  const mtime = Math.floor(st.mtimeMs / 1000);
+  // One object per entry (they are all kept until the tar is written).
+  if (st.isFile()) return { path: rel, type: 'file', mode, size: st.size, mtime, dev: st.dev, ino: st.ino, nlink: st.nlink };
+  if (st.isDirectory()) return { path: rel, type: 'dir', mode, size: 0, mtime, dev: st.dev, ino: st.ino, nlink: st.nlink };
   if (st.isSymbolicLink()) {
     let target: string;
     try {
@@ -105,9 +100,9 @@ async function entryFor(contextDir: string, rel: string, signal: AbortSignal | u
     } catch (err) {
       throw unreadable(rel, err, 'read the link');
     }
-    return { ...base, type: 'symlink', size: 0, linkTarget: target };
+    return { path: rel, type: 'symlink', mode, size: 0, mtime, linkTarget: target, dev: st.dev, ino: st.ino, nlink: st.nlink };
   }
-  return { ...base, type: 'special', size: 0, special: specialKind(st) ?? 'special file' };
+  return { path: rel, type: 'special', mode, size: 0, mtime, special: specialKind(st) ?? 'special file', dev: st.dev, ino: st.ino, nlink: st.nlink };
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

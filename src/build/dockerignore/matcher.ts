@@ -12,6 +12,8 @@ import { BadPatternError, compilePattern, type CompiledPattern } from './pattern
  */
 export type ParentMatches = readonly boolean[] | undefined;
 
+const NO_PATTERNS: { excluded: boolean; matches: boolean[] } = Object.freeze({ excluded: false, matches: [] as boolean[] }) as { excluded: boolean; matches: boolean[] };
+
 /** A pattern the matcher could not compile, with its index in the input list. */
 export class PatternListError extends Error {
   override readonly name = 'PatternListError';
@@ -102,6 +104,8 @@ export class PatternMatcher {
    */
   matchWithParent(path: string, parent: ParentMatches): { excluded: boolean; matches: boolean[] } {
     const n = this.patterns.length;
+    // Without patterns nothing is excluded: share one empty result instead of allocating per path.
+    if (n === 0) return NO_PATTERNS;
     const matches = new Array<boolean>(n).fill(false);
     let matched = false;
     let parents: string[] | undefined;
