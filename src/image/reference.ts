@@ -93,6 +93,10 @@ export class Reference implements ReferenceParts {
   /** The repository name as the docker CLI shows it: `app`, `user/app`, `host:5000/a/b`. */
   get familiarName(): string {
     if (this.registry !== DOCKER_HUB_REGISTRY) return this.name;
+    // `docker.io/evil.com/app` must not shorten to `evil.com/app`: that names another registry,
+    // and the engine would push there with Docker Hub's credentials (found by fuzzing, issue 7).
+    const first = this.repository.slice(0, this.repository.indexOf('/'));
+    if (first.includes('.') || first === 'localhost') return this.name;
     const prefix = `${OFFICIAL_REPOSITORY_NAMESPACE}/`;
     // Only one-component official names lose `library/`; `library/a/b` stays as it is.
     if (this.repository.startsWith(prefix) && !this.repository.slice(prefix.length).includes('/')) {

@@ -11,6 +11,8 @@ export interface RunningDaemon {
   readonly socketPath: string;
   readonly dir: string;
   readonly logFile: string;
+  /** Process id of dockerd. */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function startDockerd(dir: string, extraArgs: string[] = []): Promi
     socketPath,
     dir,
     logFile,
+    pid: child.pid ?? -1,
     stop: () => stopProcess(child, 20_000),
   };
 }

@@ -167,6 +167,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
         clientCert: pki.clientCert, clientKey: pki.clientKey, clientCertDir: pki.clientCertDir,
       },
       baseImage: BASE_IMAGE,
+      baseImageTar: saved,
       secrets,
       secretsFile,
       tmp,

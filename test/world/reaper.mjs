@@ -8,7 +8,7 @@
 // remove, only under /etc/docker/certs.d/). It only kills processes whose command line names
 // the world's tmp dir, so a reused pid never hits someone else's process.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const [tmp, watchArg] = process.argv.slice(2);
@@ -82,12 +82,21 @@ async function reap() {
       /* not mounted any more */
     }
   }
+  // Move the dir aside first (instant), so whoever waits for teardown can go on while the
+  // slow part, deleting a dockerd data-root, finishes here.
+  let doomed = tmp;
   if (existsSync(tmp)) {
     try {
-      // --one-file-system: never descend into something still mounted below the dir.
-      execFileSync('rm', ['-rf', '--one-file-system', tmp], { stdio: 'ignore' });
+      renameSync(tmp, `${tmp}.rm`);
+      doomed = `${tmp}.rm`;
     } catch {
-      /* reported by the leftover check of the next run */
+      /* delete in place */
+    }
+    try {
+      // --one-file-system: never descend into something still mounted below the dir.
+      execFileSync('rm', ['-rf', '--one-file-system', doomed], { stdio: 'ignore' });
+    } catch {
+      /* left for a human: the path is in the run's log ("test world ready ... under") */
     }
   }
   process.exit(0);

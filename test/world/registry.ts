@@ -15,6 +15,8 @@ export interface RunningRegistry {
   /** Filesystem storage root (docker/registry/v2/... lives below it). */
   readonly dataDir: string;
   readonly logFile: string;
+  /** Process id of the registry. */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -90,5 +92,5 @@ export async function startRegistry(dir: string, options: RegistryOptions = {}):
     30_000,
     logFile,
   );
-  return { host: `127.0.0.1:${port}`, port, dir, dataDir: join(dir, 'data'), logFile, stop: () => stopProcess(child) };
+  return { host: `127.0.0.1:${port}`, port, dir, dataDir: join(dir, 'data'), logFile, pid: child.pid ?? -1, stop: () => stopProcess(child) };
 }

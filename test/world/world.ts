@@ -1,6 +1,14 @@
 /**
  * The test world: real servers started once per integration run by global-setup.ts and
  * described to tests through vitest's provide/inject. Tests call `world()` to get it.
+ *
+ * Accounts (passwords random per run, all listed in `secrets`):
+ * - basic: `ci-user` (htpasswd bcrypt)          - tls: `tls-user` (htpasswd bcrypt, https)
+ * - harbor: `robot$team+ci` (push+pull team/*), `robot$team+reader` (pull team/*)
+ * - hub: `imgtooltest` (push+pull imgtooltest/*, pull anything; anonymous: pull anything)
+ * Tools for tests: fault-proxy.ts (faults in front of a registry or the daemon socket),
+ * base-image.ts (`dockerCli`, `dockerCliAsync`), dockerd.ts/registry.ts (extra private servers:
+ * put their dirs under `tmp` so teardown finds them).
  */
 import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
@@ -110,6 +118,8 @@ export interface World {
   readonly pki: WorldPki;
   /** A small base image in the private dockerd, built FROM scratch with busybox-static: e.g. imgtool-test/busybox:1.0 */
   readonly baseImage: string;
+  /** `docker save` of the base image, to `docker load` into daemons a test starts itself. */
+  readonly baseImageTar: string;
   /** Every password the world made at setup, for "no secret printed" assertions (tokens issued later: see {@link worldSecrets}). */
   readonly secrets: readonly string[];
   /** File where the token services append every token/refresh token they issue (one a line). */

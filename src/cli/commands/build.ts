@@ -140,7 +140,6 @@ async function runBuild(rt: CliRuntime, dir: string, options: BuildCliOptions): 
   try {
     const builder = options.builder ?? builderFromEnv(rt.env) ?? (await defaultBuilder(engine, rt.signal));
     const registryConfig = await registryConfigHeader(rt);
-    let failure: string | undefined;
     try {
       const result = await buildImage({
         engine,
@@ -198,8 +197,7 @@ async function runBuild(rt: CliRuntime, dir: string, options: BuildCliOptions): 
       }
       printResult(rt, result.imageId);
     } catch (err) {
-      failure = err instanceof Error ? err.message : String(err);
-      renderer.end(failure);
+      renderer.end(err instanceof Error ? err.message : String(err));
       throw err;
     }
   } finally {

@@ -83,7 +83,7 @@ export function register(program: Command, rt: CliRuntime): void {
         if (options.json) {
           printJson(rt, {
             mode: prepared.mode,
-            ...(prepared.fullReason === undefined ? {} : { fullReason: prepared.fullReason }),
+            ...(prepared.fullReason === undefined ? {} : { fullReason: options.all ? '--all was given' : prepared.fullReason }),
             builder: builder ?? 'buildkit',
             dockerfile: ctx.dockerfileName,
             ignoreFile: ctx.ignore.file ?? null,

@@ -87,6 +87,19 @@ describe('fuzz: small parsers', () => {
     });
   }, 300_000);
 
+  it('regression: the familiar form of docker.io/<domain-like>/app keeps docker.io (it named another registry)', () => {
+    // Minimised from FUZZ_SEED=1263 FUZZ_CASE=1836: `librarr.io/…` on Docker Hub printed as `librarr.io/…`,
+    // which parses as the registry librarr.io; the engine push used that name with Hub's credentials.
+    for (const input of ['docker.io/evil.com/app:1', 'docker.io/localhost/app', 'index.docker.io/a.b/c']) {
+      const ref = parseReference(input);
+      expect(ref.registry).toBe('docker.io');
+      expect(parseReference(ref.familiar).toString()).toBe(ref.toString());
+      expect(parseReference(ref.familiarName).registry).toBe('docker.io');
+    }
+    expect(parseReference('docker.io/team/app').familiarName).toBe('team/app');
+    expect(parseReference('docker.io/library/app').familiarName).toBe('app');
+  });
+
   it('WWW-Authenticate: the parser never throws and keeps parameter values whole', async () => {
     await fuzz({
       name: 'www-authenticate',
