@@ -15,7 +15,8 @@ import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
-import { ImgtoolError, abortError } from '../../image/errors.js';
+import { ImgtoolError, abortError, isImgtoolError } from '../../image/errors.js';
+import { parseSaveManifest } from '../../layers/docker-archive.js';
 import { DOCKER_LAYER_GZIP } from '../../image/media-types.js';
 import { parseImageConfig, type ImageConfig } from '../../image/manifest.js';
 import type { Image, Layer } from '../../image/image.js';
@@ -73,6 +74,21 @@ function invalid(source: string, why: string): ImgtoolError {
   });
 }
 
+/**
+ * What a failure while reading the tar becomes: errors from the tar parser and zlib (a corrupt or
+ * truncated archive, found by fuzzing, issue 7) are ARCHIVE_INVALID; system errors are IO.
+ */
+function asImgtoolError(err: unknown, opts: SpoolOptions): ImgtoolError {
+  if (isImgtoolError(err)) return err;
+  if (opts.signal?.aborted) return abortError(opts.signal, `reading ${opts.source}`);
+  const message = err instanceof Error ? err.message : String(err);
+  if (typeof (err as NodeJS.ErrnoException | undefined)?.syscall === 'string') {
+    return new ImgtoolError('IO', `reading ${opts.source} failed: ${message}`, { cause: err, details: { reference: opts.source } });
+  }
+  const e = invalid(opts.source, message);
+  return new ImgtoolError(e.code, e.message, { cause: err, details: e.details, ...(e.hint === undefined ? {} : { hint: e.hint }) });
+}
+
 async function readSmall(entry: ReadEntry, max: number, source: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -101,7 +117,7 @@ export async function spoolSaveTar(tar: Readable, opts: SpoolOptions): Promise<S
         if (failed) return;
         failed = true;
         tar.destroy();
-        reject(err);
+        reject(asImgtoolError(err, opts));
       };
       const parser = new Parser({
         noResume: true,
@@ -158,13 +174,8 @@ async function assemble(
 ): Promise<SpooledImage> {
   const manifestBytes = small.get('manifest.json');
   if (manifestBytes === undefined) throw invalid(opts.source, 'it has no manifest.json');
-  let entries: ManifestEntry[];
-  try {
-    entries = JSON.parse(manifestBytes.toString('utf8')) as ManifestEntry[];
-  } catch (err) {
-    throw invalid(opts.source, `manifest.json is not JSON (${(err as Error).message})`);
-  }
-  if (!Array.isArray(entries) || entries.length === 0) throw invalid(opts.source, 'manifest.json lists no image');
+  // Validated like the docker-archive source does: a hand-made manifest.json may hold anything.
+  const entries: ManifestEntry[] = parseSaveManifest(manifestBytes, opts.source);
   let entry: ManifestEntry | undefined = entries[0];
   if (entries.length > 1 || opts.select !== undefined) {
     const want = opts.select;
