@@ -152,10 +152,24 @@ export async function spoolSaveTar(tar: Readable, opts: SpoolOptions): Promise<S
       parser.on('end', () => {
         chain.then(() => (failed ? undefined : resolve()), fail);
       });
-      tar.on('error', (err) => fail(opts.signal?.aborted ? abortError(opts.signal, `reading ${opts.source}`) : err));
       const onAbort = (): void => fail(abortError(opts.signal, `reading ${opts.source}`));
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      tar.pipe(parser as unknown as NodeJS.WritableStream);
+      // Feed the parser from an async loop rather than pipe(): with pipe(), a source that
+      // resumes synchronously re-enters the parser while it is consuming, and node-tar then
+      // concatenates its buffer on every write (quadratic time, the whole tar in memory).
+      void (async () => {
+        try {
+          for await (const chunk of tar as AsyncIterable<Buffer>) {
+            if (failed) return;
+            if (!parser.write(chunk)) await new Promise<void>((r) => parser.once('drain', () => r()));
+          }
+          parser.end();
+        } catch (err) {
+          fail(opts.signal?.aborted ? abortError(opts.signal, `reading ${opts.source}`) : err);
+        } finally {
+          opts.signal?.removeEventListener('abort', onAbort);
+        }
+      })();
     });
     return await assemble(dir, small, files, links, opts, cleanup);
   } catch (err) {

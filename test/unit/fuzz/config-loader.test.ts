@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isImgtoolError } from '../../../src/image/errors.js';
 import { parseConfig, resolveCredentialsWithSource, storeCredentials, eraseCredentials } from '../../../src/registry/credentials/index.js';
-import { fuzz, nastyText, type Rng } from './support.js';
+import { fuzz, nastyText, type Rng, isReplay } from './support.js';
 
 const KEYS = ['auths', 'credsStore', 'credHelpers', 'auth', 'username', 'password', 'identitytoken', 'registrytoken', 'email', 'serveraddress', '__proto__', 'constructor', 'toString', 'https://index.docker.io/v1/', 'r.example:5000', 'docker.io'];
 const REGISTRIES = ['docker.io', 'index.docker.io', 'https://index.docker.io/v1/', 'r.example:5000', 'http://r.example:5000/v2/', 'localhost', 'constructor', '__proto__', 'toString', 'hasOwnProperty', ''];
@@ -122,7 +122,7 @@ async function run(input: Input, ctx: { tmp: string; signal: AbortSignal }): Pro
 describe('fuzz: credentials loader (config.json, DOCKER_AUTH_CONFIG)', () => {
   it('random config files end in credentials or an ImgtoolError; unreadable files are never overwritten', async () => {
     const report = await fuzz<Input>({ name: 'config-json-loader', seed: 0xc0de, cases: 2000, generate, run });
-    expect(report.errors['CREDENTIALS_CONFIG_INVALID']).toBeGreaterThan(0);
-    expect(report.ok).toBeGreaterThan(100);
+    if (!isReplay()) expect(report.errors['CREDENTIALS_CONFIG_INVALID']).toBeGreaterThan(0);
+    if (!isReplay()) expect(report.ok).toBeGreaterThan(100);
   }, 300_000);
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { planBuild, matchContextSources } from '../../../src/build/plan/index.js';
 import type { PlanBuildOptions } from '../../../src/build/plan/types.js';
 import { CONTEXT_PATHS, DOCKERFILES, DOCKERFILE_LINES } from './corpus.js';
-import { fuzz, mutateLines, nastyText, type Rng } from './support.js';
+import { fuzz, mutateLines, nastyText, type Rng, isReplay } from './support.js';
 
 const PLATFORMS = ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7', 'windows/amd64', 'linux', '', '/', 'a/b/c/d', 'linux/${X}'];
 
@@ -44,7 +44,7 @@ describe('fuzz: Dockerfile planner', () => {
   it('mutated Dockerfiles end in a plan or an ImgtoolError', async () => {
     const report = await fuzz({ name: 'dockerfile', seed: 0x0d0cf11e, cases: 3000, generate, run, describe: (o) => JSON.stringify(o.dockerfileText) });
     // Sanity: the mutations must leave many inputs valid (deep coverage) and make many invalid.
-    expect(report.ok).toBeGreaterThan(report.cases / 10);
-    expect(Object.keys(report.errors).length).toBeGreaterThan(0);
+    if (!isReplay()) expect(report.ok).toBeGreaterThan(report.cases / 10);
+    if (!isReplay()) expect(Object.keys(report.errors).length).toBeGreaterThan(0);
   }, 300_000);
 });

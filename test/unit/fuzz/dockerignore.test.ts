@@ -8,7 +8,7 @@ import { compileIgnoreLines, parseIgnoreFile, PatternMatcher } from '../../../sr
 import { goRegexToJs } from '../../../src/build/dockerignore/goregex.js';
 import { compileLinearRegex } from '../../../src/build/dockerignore/linear-regex.js';
 import { CONTEXT_PATHS, DOCKERIGNORES } from './corpus.js';
-import { fuzz, mutateLines, nastyText, caseSeed, Rng } from './support.js';
+import { fuzz, mutateLines, nastyText, caseSeed, Rng, isReplay } from './support.js';
 
 const GLOB_PIECES = ['*', '**', '**/', '/**', '?', '[a-z]', '[^a]', '[!x]', '[\\]]', '[[:alpha:]]', '\\*', '\\', 'a', 'b', 'dir', '.', '..', '/', '!', ' ', '.*', 'x+y', '(', '|', '{a,b}', '$', 'é', '[', ']', '-'];
 
@@ -61,8 +61,8 @@ function run(input: Input): void {
 describe('fuzz: .dockerignore', () => {
   it('mutated and generated ignore files end in a decision or an ImgtoolError', async () => {
     const report = await fuzz<Input>({ name: 'dockerignore', seed: 0xd0c16, cases: 3000, generate, run });
-    expect(report.ok).toBeGreaterThan(report.cases / 2);
-    expect(report.errors['DOCKERIGNORE_INVALID']).toBeGreaterThan(0);
+    if (!isReplay()) expect(report.ok).toBeGreaterThan(report.cases / 2);
+    if (!isReplay()) expect(report.errors['DOCKERIGNORE_INVALID']).toBeGreaterThan(0);
   }, 300_000);
 
   it('the linear matcher answers like RegExp on every pattern source (differential, 3000 cases)', () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readJsonMessages } from '../../../src/engine/json-stream.js';
-import { fuzz, nastyText, randomSplit, type Rng } from './support.js';
+import { fuzz, nastyText, randomSplit, type Rng, isReplay } from './support.js';
 
 const SAMPLES: readonly object[] = [
   { stream: 'Step 1/3 : FROM busybox\n' },
@@ -123,8 +123,8 @@ describe('fuzz: engine JSON message stream', () => {
       run,
       describe: (i) => JSON.stringify({ chunks: i.chunks.length, bytes: i.chunks.reduce((a, c) => a + c.length, 0), head: Buffer.concat(i.chunks).toString('utf8', 0, 300), failAfter: i.failAfter, stallAfter: i.stallAfter, intact: i.expect !== undefined }),
     });
-    expect(report.errors['ENGINE_STREAM']).toBeGreaterThan(0);
-    expect(report.errors['ABORTED']).toBeGreaterThan(0);
-    expect(report.ok).toBeGreaterThan(report.cases / 4);
+    if (!isReplay()) expect(report.errors['ENGINE_STREAM']).toBeGreaterThan(0);
+    if (!isReplay()) expect(report.errors['ABORTED']).toBeGreaterThan(0);
+    if (!isReplay()) expect(report.ok).toBeGreaterThan(report.cases / 4);
   }, 300_000);
 });

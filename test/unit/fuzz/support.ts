@@ -341,3 +341,8 @@ export async function fuzz<I>(target: FuzzTarget<I>): Promise<FuzzReport> {
   }
   return report;
 }
+
+/** True when FUZZ_CASE replays one case: the run-wide sanity checks of a test do not apply. */
+export function isReplay(): boolean {
+  return envInt('FUZZ_CASE') !== undefined;
+}

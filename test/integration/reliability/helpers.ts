@@ -1,0 +1,128 @@
+/**
+ * Helpers for the reliability tests (issue 7): a private dockerd of the test's own that can be
+ * killed and restarted, imgtool run as a real process (so it can be interrupted or orphaned
+ * by its daemon), and waiting for something to show up in its output or in the daemon.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { buildBaseImage, dockerCliAsync } from '../../world/base-image.js';
+import { startDockerd, type RunningDaemon } from '../../world/dockerd.js';
+
+/** A private daemon that tests may kill; `restart()` brings it back on the same data. */
+export interface KillableDaemon {
+  readonly host: string;
+  readonly dir: string;
+  current: RunningDaemon;
+  /** SIGKILLs dockerd (a crash, not a shutdown); its containerd is left to the restart. */
+  kill(): void;
+  /** Starts dockerd again on the same directories (images survive). */
+  restart(): Promise<void>;
+  /** Starts it if needed, then stops it cleanly (containers stopped, mounts released) and removes its files. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts a dockerd under a short /tmp directory (unix socket paths are limited to 107 bytes)
+ * and builds the world's busybox base image into it as `baseTag`.
+ */
+export async function startKillableDaemon(baseTag: string): Promise<KillableDaemon> {
+  const dir = mkdtempSync('/tmp/irl-');
+  let current = await startDockerd(dir);
+  buildBaseImage(current.host, join(dir, 'base'), baseTag);
+  let alive = true;
+  const daemon: KillableDaemon = {
+    host: current.host,
+    dir,
+    get current() {
+      return current;
+    },
+    set current(d) {
+      current = d;
+    },
+    kill() {
+      const pid = Number(readFileSync(join(dir, 'pid'), 'utf8').trim());
+      process.kill(pid, 'SIGKILL');
+      alive = false;
+    },
+    async restart() {
+      // Wait for the killed process to release its pidfile lock and socket before starting again.
+      await sleep(500);
+      current = await startDockerd(dir);
+      alive = true;
+    },
+    async dispose() {
+      if (!alive) await daemon.restart().catch(() => undefined);
+      await current.stop();
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    },
+  };
+  return daemon;
+}
+
+/** A running imgtool process with its output so far. */
+export interface ImgtoolRun {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the process exits: the exit code, or 128+n for a signal. */
+  readonly exited: Promise<number>;
+}
+
+/** Starts `node <main> ...argv` with its own environment (no inherited DOCKER_HOST or config). */
+export function startImgtool(main: string, argv: string[], env: Record<string, string>, stdin = ''): ImgtoolRun {
+  const child = spawn(process.execPath, [main, ...argv], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
+  child.stdin?.end(stdin);
+  const exited = new Promise<number>((resolve) => {
+    child.on('close', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 0)));
+  });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/**
+ * Waits until `check` is true, polling; fails after `limitMs` naming `what`. The limit only
+ * turns a hang into a readable failure; nothing here measures speed.
+ */
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, limitMs = 120_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${limitMs} ms`);
+    await sleep(100);
+  }
+}
+
+/** Waits for the process to exit; a process still running after `limitMs` is a hang. */
+export async function exitOf(run: ImgtoolRun, what: string, limitMs = 90_000): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_r, reject) => {
+    timer = setTimeout(() => {
+      run.child.kill('SIGKILL');
+      reject(new Error(`imgtool hung: ${what} did not exit within ${limitMs} ms\nstdout: ${run.stdout()}\nstderr: ${run.stderr()}`));
+    }, limitMs);
+  });
+  try {
+    return await Promise.race([run.exited, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** IDs of the daemon's containers (all states) whose command line contains `needle`. */
+export async function containersRunning(host: string, needle: string, all = false): Promise<string[]> {
+  const r = await dockerCliAsync(host, ['ps', '--no-trunc', ...(all ? ['-a'] : []), '--format', '{{.ID}} {{.Command}}']);
+  if (r.code !== 0) return [];
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.includes(needle))
+    .map((l) => l.split(' ')[0] ?? '');
+}
+
+/** A unique lowercase suffix. */
+export function uniq(): string {
+  return Math.random().toString(36).slice(2, 8);
+}
