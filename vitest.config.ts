@@ -11,6 +11,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           testTimeout: 30_000,
+          // Unit tests run first; a separate group lets the integration project use its own
+          // worker count.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -22,6 +25,7 @@ export default defineConfig({
           hookTimeout: 300_000,
           // The world is shared; keep parallelism modest on 2-core machines.
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
