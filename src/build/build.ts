@@ -101,7 +101,9 @@ function buildFailed(err: ImgtoolError, tracker: BuildProgressTracker): ImgtoolE
   return new ImgtoolError('BUILD_FAILED', lines.join('\n'), {
     cause: err,
     details: { ...err.details, ...(failure.step ? { step: failure.step } : {}) },
-    hint: 'fix the failing instruction; rerun with --progress plain to see every step',
+    // A stream that broke (daemon killed, connection cut) carries its own hint: the
+    // instruction is not at fault then (issue 7: dockerd killed mid-build).
+    hint: err.hint ?? 'fix the failing instruction; rerun with --progress plain to see every step',
   });
 }
 

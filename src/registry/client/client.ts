@@ -20,7 +20,7 @@ import { isLoopbackRegistry } from '../../image/reference.js';
 import { Authenticator } from './auth.js';
 import { parseChallenges, preferredChallenge, type Challenge } from './challenge.js';
 import { registryError } from './registry-errors.js';
-import { errorCodes, type RetryPolicy } from './retry.js';
+import { errorCodes, isRetryableError, type RetryPolicy } from './retry.js';
 import { pullScope, pushScope, type Scope } from './scope.js';
 import { isCertificateError, isInsecureRegistry, isNotTlsError, loadTlsMaterial } from './tls.js';
 import { HttpTransport, headerValue, readText, type Headers, type HttpRequest, type HttpResponse, type RequestBody } from './transport.js';
@@ -345,6 +345,21 @@ export class RegistryClient {
     });
   }
 
+  /**
+   * A request whose connection kept failing (reset, refused, cut mid-body) after the
+   * transport's retries: an ImgtoolError naming the operation instead of undici's bare
+   * SocketError, which the CLI would report as a bug. Other errors pass through unchanged.
+   */
+  private connectionBroke(err: unknown, c: Call): unknown {
+    if (err instanceof ImgtoolError || !isRetryableError(err)) return err;
+    const where = c.repository === undefined ? this.registry : `${this.registry}/${c.repository}`;
+    return new ImgtoolError('REGISTRY_UNREACHABLE', `${c.operation} on ${where} failed: the connection broke (${errorCodes(err)[0] ?? 'socket error'}) and imgtool's retries did not get through`, {
+      cause: err,
+      details: { registry: this.registry, reference: where },
+      hint: `the network or a proxy between here and ${this.registry} keeps dropping connections; retry, and check the proxy and registry logs if it persists`,
+    });
+  }
+
   /** Base URL (scheme://host[:port]) after the ping. */
   async baseUrl(signal?: AbortSignal): Promise<URL> {
     await this.ping(signal);
@@ -363,14 +378,18 @@ export class RegistryClient {
     let scopes: readonly Scope[] = c.scopes;
     for (let round = 0; ; round++) {
       const authorization = ownOrigin ? await this.auth.header(scopes, signal, c.offline === true) : undefined;
-      const res = await http.send({
-        method: c.method,
-        url,
-        headers: { ...c.headers, ...(authorization === undefined ? {} : { authorization }) },
-        ...(c.body === undefined ? {} : { body: c.body }),
-        ...(signal === undefined ? {} : { signal }),
-        ...(c.retry === undefined ? {} : { retry: c.retry }),
-      });
+      const res = await http
+        .send({
+          method: c.method,
+          url,
+          headers: { ...c.headers, ...(authorization === undefined ? {} : { authorization }) },
+          ...(c.body === undefined ? {} : { body: c.body }),
+          ...(signal === undefined ? {} : { signal }),
+          ...(c.retry === undefined ? {} : { retry: c.retry }),
+        })
+        .catch((err: unknown) => {
+          throw this.connectionBroke(err, c);
+        });
       if (res.status !== 401 || round > 0 || !ownOrigin) return res;
       const canResend = typeof c.body !== 'function' || c.body.reusable !== false;
       const next = this.auth.rechallenge(res.headers['www-authenticate'], scopes, authorization !== undefined);

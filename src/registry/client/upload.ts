@@ -11,6 +11,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { ImgtoolError, isImgtoolError } from '../../image/errors.js';
 import type { RegistryClient, UploadSession } from './client.js';
+import { registryErrorCodes } from './registry-errors.js';
 import type { BodyFactory } from './transport.js';
 
 /** Content to upload: its digest and size are known, and any byte range can be opened again. */
@@ -86,11 +87,47 @@ async function chunked(client: RegistryClient, first: UploadSession, blob: BlobS
   await client.finishUpload(session, blob.digest, signal === undefined ? {} : { signal });
 }
 
+/** Upload sessions one blob may use: a session the registry dropped is not the blob's fault, but the bound stays small. */
+export const MAX_UPLOAD_SESSIONS = 3;
+
 /**
- * Uploads one blob whose digest and size are known. On failure the upload session is
- * cancelled (best effort) and the error rethrown.
+ * True when the registry no longer holds the upload session: distribution discards a session
+ * whose request broke off mid-body (BLOB_UPLOAD_INVALID), or that a PUT already committed
+ * before its answer was lost (BLOB_UPLOAD_UNKNOWN); a retry on that Location can never work.
+ */
+function sessionLost(err: unknown): boolean {
+  if (!isImgtoolError(err)) return false;
+  const codes = registryErrorCodes(err);
+  return codes.includes('BLOB_UPLOAD_UNKNOWN') || codes.includes('BLOB_UPLOAD_INVALID') || codes.includes('DIGEST_INVALID');
+}
+
+/**
+ * Uploads one blob whose digest and size are known. When the registry lost the session (a
+ * connection cut mid-body, an answer lost after the commit), it first checks whether the blob
+ * landed after all, then starts over in a fresh session, at most {@link MAX_UPLOAD_SESSIONS}
+ * in all. On failure the session is cancelled (best effort) and the error rethrown.
  */
 export async function uploadBlob(client: RegistryClient, repository: string, blob: BlobSource, opts: UploadBlobOptions = {}): Promise<void> {
+  // A session handed in (a refused mount's 202) serves the first attempt only.
+  const { session: _given, ...fresh } = opts;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await uploadInSession(client, repository, blob, attempt === 1 ? opts : fresh);
+      return;
+    } catch (err) {
+      if (attempt >= MAX_UPLOAD_SESSIONS || !sessionLost(err) || opts.signal?.aborted === true) throw err;
+      const head = await client.headBlob(repository, blob.digest, opts.signal === undefined ? {} : { signal: opts.signal }).catch(() => undefined);
+      if (head !== undefined) {
+        opts.log?.(`upload of ${blob.digest}: the registry dropped the session, but the blob is there (the answer was lost after the commit)`);
+        return;
+      }
+      opts.log?.(`upload of ${blob.digest}: the registry dropped the session (${(err as Error).message}); starting a new upload (${attempt + 1}/${MAX_UPLOAD_SESSIONS})`);
+    }
+  }
+}
+
+/** One upload session's worth of {@link uploadBlob}: monolithic, chunked, or monolithic falling back to chunks on a 413. */
+async function uploadInSession(client: RegistryClient, repository: string, blob: BlobSource, opts: UploadBlobOptions): Promise<void> {
   const signalOpt = opts.signal === undefined ? {} : { signal: opts.signal };
   let session = opts.session ?? (await client.startUpload(repository, signalOpt));
   const wanted = opts.chunkSize ?? session.minChunkLength;

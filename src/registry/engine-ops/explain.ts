@@ -60,7 +60,8 @@ function sourceText(source: CredentialSource): string {
 
 /** PUSH_FAILED / PULL_FAILED wrapping an in-stream engine error. */
 export function explainStreamFailure(op: 'push' | 'pull', ref: Reference, err: ImgtoolError, source: CredentialSource | undefined): ImgtoolError {
-  const hint = hintFor(op, ref, err.message, source);
+  // A broken stream (daemon killed, connection cut) keeps its own hint when no better one applies.
+  const hint = hintFor(op, ref, err.message, source) ?? err.hint;
   return new ImgtoolError(op === 'push' ? 'PUSH_FAILED' : 'PULL_FAILED', `${op} of ${ref.familiar} failed: ${err.message}`, {
     cause: err,
     details: { reference: ref.toString(), ...err.details },

@@ -9,10 +9,11 @@
  * while the rest of the tar still streams.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { pipeline } from 'node:stream/promises';
 import { join, posix } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { ImgtoolError, abortError, isImgtoolError } from '../../image/errors.js';
@@ -21,6 +22,7 @@ import { DOCKER_LAYER_GZIP } from '../../image/media-types.js';
 import { parseImageConfig, type ImageConfig } from '../../image/manifest.js';
 import type { Image, Layer } from '../../image/image.js';
 import { gzipToFile, type CompressedFile } from './compress.js';
+import { limiter } from './limit.js';
 
 /** A layer compressed to a file by the spooler. */
 export interface SpooledLayer extends Layer {
@@ -51,11 +53,15 @@ export interface SpoolOptions {
   readonly select?: string;
   /** Description of the source for messages, e.g. `docker-daemon:app:1.0`. */
   readonly source: string;
+  /** Layers compressed at once (default: CPU count, at most 4). */
+  readonly compressConcurrency?: number;
 }
 
 // Small documents are kept in memory; anything bigger that is not JSON is treated as a layer.
 const SMALL = 1024 * 1024;
 const MAX_JSON = 32 * 1024 * 1024;
+// Bytes of one entry buffered ahead of its consumer before the input waits.
+const ENTRY_BUFFER = 4 * 1024 * 1024;
 
 interface ManifestEntry {
   readonly Config: string;
@@ -89,12 +95,12 @@ function asImgtoolError(err: unknown, opts: SpoolOptions): ImgtoolError {
   return new ImgtoolError(e.code, e.message, { cause: err, details: e.details, ...(e.hint === undefined ? {} : { hint: e.hint }) });
 }
 
-async function readSmall(entry: ReadEntry, max: number, source: string): Promise<Buffer> {
+async function readSmall(stream: Readable, path: string, max: number, source: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of entry as AsyncIterable<Buffer>) {
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > max) throw invalid(source, `${entry.path} is larger than ${max} bytes`);
+    if (size > max) throw invalid(source, `${path} is larger than ${max} bytes`);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -107,6 +113,8 @@ export async function spoolSaveTar(tar: Readable, opts: SpoolOptions): Promise<S
   const files = new Map<string, CompressedFile>();
   const links = new Map<string, string>();
   let counter = 0;
+  const compressions: Array<Promise<void>> = [];
+  const compressLimit = limiter(Math.max(1, opts.compressConcurrency ?? Math.min(4, availableParallelism())));
   const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -119,29 +127,50 @@ export async function spoolSaveTar(tar: Readable, opts: SpoolOptions): Promise<S
         tar.destroy();
         reject(asImgtoolError(err, opts));
       };
+      // Entries flow as the parser reads them; each one's bytes go into its own bounded
+      // buffer (a PassThrough), and the input loop below waits whenever that buffer is full.
+      // This keeps memory flat without relying on node-tar's own backpressure between entries.
+      let current: PassThrough | undefined;
       const parser = new Parser({
-        noResume: true,
         onReadEntry: (entry: ReadEntry) => {
-          // Pause the parser's input until this entry is consumed, keeping memory flat.
+          const path = cleanPath(entry.path);
+          const isFile = entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile';
+          if (entry.type === 'SymbolicLink' && entry.linkpath !== undefined) {
+            links.set(path, cleanPath(posix.join(posix.dirname(path), entry.linkpath)));
+          }
+          // The bare Parser never resumes entries itself (only tar.list() does): skipped ones must be drained here.
+          if (!isFile || failed) return void entry.resume();
+          const sink = new PassThrough({ highWaterMark: ENTRY_BUFFER });
+          current = sink;
+          entry.on('data', (c: Buffer) => sink.write(c));
+          entry.on('end', () => sink.end());
+          entry.resume();
+          const size = entry.size ?? 0;
           chain = chain.then(async () => {
-            if (failed) return void entry.resume();
-            const path = cleanPath(entry.path);
-            if (entry.type === 'SymbolicLink' && entry.linkpath !== undefined) {
-              links.set(path, cleanPath(posix.join(posix.dirname(path), entry.linkpath)));
-              return void entry.resume();
-            }
-            if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') return void entry.resume();
+            if (failed) return void sink.resume();
             const isJson = path.endsWith('.json') || path === 'repositories' || path === 'oci-layout' || path.endsWith('/VERSION') || path.endsWith('/json');
-            if (isJson || (entry.size < SMALL && !path.endsWith('layer.tar'))) {
-              small.set(path, await readSmall(entry, isJson ? MAX_JSON : SMALL, opts.source));
+            if (isJson || (size < SMALL && !path.endsWith('layer.tar'))) {
+              small.set(path, await readSmall(sink, path, isJson ? MAX_JSON : SMALL, opts.source));
               return;
             }
-            const file = await gzipToFile(entry as unknown as AsyncIterable<Uint8Array>, join(dir, `layer-${counter++}.gz`), {
-              ...(opts.gzipLevel === undefined ? {} : { level: opts.gzipLevel }),
-              ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+            // Copy the raw layer to disk at disk speed, then compress it in the background so
+            // several layers compress at once (zlib runs on libuv's thread pool) while the tar
+            // keeps streaming; the raw copy is deleted once compressed.
+            const n = counter++;
+            const rawPath = join(dir, `layer-${n}.tar`);
+            await pipeline(sink, createWriteStream(rawPath, { mode: 0o600 }), opts.signal === undefined ? {} : { signal: opts.signal });
+            const job = compressLimit(async () => {
+              if (failed) return;
+              const file = await gzipToFile(createReadStream(rawPath), join(dir, `layer-${n}.gz`), {
+                ...(opts.gzipLevel === undefined ? {} : { level: opts.gzipLevel }),
+                ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+              });
+              await rm(rawPath, { force: true });
+              files.set(path, file);
+              opts.onLayer?.({ ...file, entryPath: path });
             });
-            files.set(path, file);
-            opts.onLayer?.({ ...file, entryPath: path });
+            compressions.push(job);
+            job.catch(fail);
           }).catch(fail);
         },
       });
@@ -150,7 +179,7 @@ export async function spoolSaveTar(tar: Readable, opts: SpoolOptions): Promise<S
         if (code === 'TAR_BAD_ARCHIVE' || code === 'TAR_ABORT') fail(invalid(opts.source, String(message)));
       });
       parser.on('end', () => {
-        chain.then(() => (failed ? undefined : resolve()), fail);
+        chain.then(() => Promise.all(compressions)).then(() => (failed ? undefined : resolve()), fail);
       });
       const onAbort = (): void => fail(abortError(opts.signal, `reading ${opts.source}`));
       opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -161,7 +190,19 @@ export async function spoolSaveTar(tar: Readable, opts: SpoolOptions): Promise<S
         try {
           for await (const chunk of tar as AsyncIterable<Buffer>) {
             if (failed) return;
-            if (!parser.write(chunk)) await new Promise<void>((r) => parser.once('drain', () => r()));
+            parser.write(chunk);
+            const sink = current;
+            if (sink !== undefined && sink.writableNeedDrain && !failed) {
+              await new Promise<void>((r) => {
+                const done = (): void => {
+                  sink.off('drain', done);
+                  sink.off('close', done);
+                  r();
+                };
+                sink.on('drain', done);
+                sink.on('close', done);
+              });
+            }
           }
           parser.end();
         } catch (err) {

@@ -3,7 +3,7 @@
  * killed and restarted, imgtool run as a real process (so it can be interrupted or orphaned
  * by its daemon), and waiting for something to show up in its output or in the daemon.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -47,18 +47,64 @@ export async function startKillableDaemon(baseTag: string): Promise<KillableDaem
       alive = false;
     },
     async restart() {
-      // Wait for the killed process to release its pidfile lock and socket before starting again.
-      await sleep(500);
+      // The killed dockerd's containerd (its child, pid in exec/containerd/containerd.pid) dies
+      // on its own a moment later; a new dockerd that still sees it alive waits for a socket
+      // that never comes. Wait for it to go, and SIGKILL it if it lingers.
+      await reapContainerd(dir);
       current = await startDockerd(dir);
       alive = true;
     },
     async dispose() {
       if (!alive) await daemon.restart().catch(() => undefined);
       await current.stop();
+      // A killed dockerd leaves its mounts (data-root bind, overlays) behind: release them first.
+      for (const m of mountsBelow(dir)) {
+        try {
+          execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+        } catch {
+          /* already gone */
+        }
+      }
       rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
   return daemon;
+}
+
+/** Mount points at or below `dir`, deepest first (field 5 of /proc/self/mountinfo). */
+function mountsBelow(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m === dir || m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
+/** True while `pid` runs a command that mentions `dir` (a reused pid belongs to someone else). */
+function isOurs(pid: number, dir: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+  } catch {
+    return false;
+  }
+}
+
+/** Waits for the daemon's own containerd (from its pidfile under `dir`) to exit. */
+async function reapContainerd(dir: string): Promise<void> {
+  let pid = 0;
+  try {
+    pid = Number(readFileSync(join(dir, 'exec/containerd/containerd.pid'), 'utf8').trim());
+  } catch {
+    /* no pidfile: nothing to wait for */
+  }
+  for (let i = 0; i < 100 && isOurs(pid, dir); i++) await sleep(100);
+  if (isOurs(pid, dir)) {
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 50 && isOurs(pid, dir); i++) await sleep(100);
+  }
+  // A pid reused by another process would make dockerd wait for a containerd that is not there.
+  rmSync(join(dir, 'exec/containerd/containerd.pid'), { force: true });
+  await sleep(200);
 }
 
 /** A running imgtool process with its output so far. */

@@ -191,7 +191,7 @@ async function run(input: Input, ctx: CaseContext): Promise<void> {
     await scanSaveStream(createReadStream(file), { what: 'fuzz save stream', signal, ...(input.ref === undefined ? {} : { ref: input.ref }) });
   });
   await attempt(async () => {
-    const spooled = await spoolSaveTar(createReadStream(file), { tmpDir: ctx.tmp, signal, source: 'docker-archive:fuzz', ...(input.ref === undefined ? {} : { select: input.ref }) });
+    const spooled = await spoolSaveTar(createReadStream(file), { tmpDir: ctx.tmp, signal, gzipLevel: 1, source: 'docker-archive:fuzz', ...(input.ref === undefined ? {} : { select: input.ref }) });
     try {
       for (const layer of await spooled.layers()) await drain(await layer.uncompressed(signal));
     } finally {
@@ -206,13 +206,54 @@ describe('fuzz: docker-archive tars', () => {
     const report = await fuzz<Input>({
       name: 'docker-archive',
       seed: 0xa4c1,
-      cases: 1500,
+      cases: 800,
       generate: (rng, ctx) => ({ tar: archive(rng, ctx.marker), ...(rng.chance(0.2) ? { ref: rng.pick(['app:1', '@0', '@7', 'nope:2', nastyText(rng, 2)]) } : {}) }),
       run,
       describe: (i) => `${i.tar.length} bytes, ref ${String(i.ref)}; regenerate it with the case seed`,
     });
     if (!isReplay()) expect(report.ok).toBeGreaterThan(50);
     if (!isReplay()) expect(report.errors['ARCHIVE_INVALID'] ?? 0).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('layer tars (hostile entries, corrupted and fixed-up headers, random chunking) end in a listing or an ImgtoolError', async () => {
+    const report = await fuzz<{ chunks: Buffer[]; gz: boolean }>({
+      name: 'layer-tar',
+      seed: 0x7a4,
+      cases: 2000,
+      generate: (rng, ctx) => {
+        let tar = buildTar(layerEntries(rng, ctx.marker), { end: rng.chance(0.8) });
+        for (let k = rng.int(4); k > 0; k--) {
+          const blocks = Math.floor(tar.length / 512);
+          const r = rng.int(4);
+          if (r === 0) tar = tar.subarray(0, rng.int(tar.length + 1));
+          else if (r === 1 && blocks > 0) {
+            const at = rng.int(blocks) * 512;
+            const h = Buffer.from(tar.subarray(at, at + 512));
+            for (let i = rng.range(1, 8); i > 0; i--) h[rng.pick([rng.int(512), 124 + rng.int(12), 156, 345 + rng.int(10)])] = rng.int(256);
+            if (rng.chance(0.8)) fixChecksum(h);
+            tar = Buffer.concat([tar.subarray(0, at), h, tar.subarray(at + 512)]);
+          } else if (r === 2) tar = Buffer.concat([tar, rng.bytes(rng.range(1, 1500))]);
+        }
+        const gz = rng.chance(0.2);
+        const data = gz ? gzipSync(tar).subarray(0, rng.chance(0.3) ? rng.int(200) : undefined) : tar;
+        const chunks: Buffer[] = [];
+        for (let i = 0; i < data.length; ) {
+          const n = rng.range(1, 2048);
+          chunks.push(data.subarray(i, i + n));
+          i += n;
+        }
+        return { chunks, gz };
+      },
+      run: async ({ chunks, gz }, ctx) => {
+        const { Readable } = await import('node:stream');
+        const { decompressed } = await import('../../../src/layers/index.js');
+        const source = gz ? await decompressed(Readable.from(chunks), 'auto', 'fuzz layer') : Readable.from(chunks);
+        return scanLayer(source, { what: 'fuzz layer', signal: ctx.signal });
+      },
+      describe: (i) => `${i.chunks.reduce((a, c) => a + c.length, 0)} bytes in ${i.chunks.length} chunks, gzip ${i.gz}`,
+    });
+    if (!isReplay()) expect(report.errors['LAYER_INVALID'] ?? 0).toBeGreaterThan(0);
+    if (!isReplay()) expect(report.ok).toBeGreaterThan(100);
   }, 300_000);
 
   // Minimised from FUZZ_SEED=42177 (cases 149, 221/289/384, 322): direct push's spooler let

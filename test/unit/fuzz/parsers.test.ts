@@ -157,6 +157,18 @@ describe('fuzz: small parsers', () => {
     });
   }, 300_000);
 
+  it('regression: error bodies full of "<" or unclosed <script> are stripped in one pass (quadratic regexps before)', () => {
+    // Minimised from the registry-error-body fuzz run: `<[^>]*>` and a lazy `<script…</script>`
+    // rescanned the rest of the body from every "<"; 64 KiB took 14 s, 1 MB would never finish.
+    const lt = parseRegistryErrorBody('<'.repeat(1_000_000));
+    expect(lt[0]?.message.startsWith('<<<')).toBe(true);
+    const scripts = parseRegistryErrorBody(`${'<script'.repeat(150_000)}x`);
+    expect(scripts).toHaveLength(1);
+    // What the stripping is for still works.
+    expect(parseRegistryErrorBody('<html><script>var a="<b>"</script><style>p{}</style><h1>413 Request Entity Too Large</h1></html>')[0]?.message).toBe('413 Request Entity Too Large');
+    expect(parseRegistryErrorBody('<p>a < b and c > d</p>')[0]?.message).toBe('a d');
+  });
+
   it('config.json text: parsed or CREDENTIALS_CONFIG_INVALID naming the file', async () => {
     const report = await fuzz({
       name: 'config-json-text',
