@@ -138,7 +138,8 @@ function defaultHint(code: ImgtoolErrorCode, status: number, ctx: RegistryErrorC
       return retry === undefined ? 'the registry is throttling requests: wait and retry, or log in for a higher limit' : `the registry asks to retry after ${retry}`;
     }
     case 'REGISTRY_TOO_LARGE':
-      return 'a proxy in front of the registry limits request bodies: push with `--chunk-size 8M` (or raise client_max_body_size)';
+      // Below the limit, whatever it is: nginx's default client_max_body_size is 1m, so 8M chunks would be refused too.
+      return 'a proxy in front of the registry limits request bodies: push with a --chunk-size below its limit (e.g. --chunk-size 1M), or raise the limit (nginx client_max_body_size)';
     case 'REGISTRY_NOT_FOUND':
       return undefined;
     default:

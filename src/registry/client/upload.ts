@@ -94,11 +94,13 @@ export const MAX_UPLOAD_SESSIONS = 3;
  * True when the registry no longer holds the upload session: distribution discards a session
  * whose request broke off mid-body (BLOB_UPLOAD_INVALID), or that a PUT already committed
  * before its answer was lost (BLOB_UPLOAD_UNKNOWN); a retry on that Location can never work.
+ * Any 404 inside a session means that ("the upload is unknown", distribution-spec), even
+ * when the error body itself arrived cut off and names no code.
  */
 function sessionLost(err: unknown): boolean {
   if (!isImgtoolError(err)) return false;
   const codes = registryErrorCodes(err);
-  return codes.includes('BLOB_UPLOAD_UNKNOWN') || codes.includes('BLOB_UPLOAD_INVALID') || codes.includes('DIGEST_INVALID');
+  return err.details.status === 404 || codes.includes('BLOB_UPLOAD_UNKNOWN') || codes.includes('BLOB_UPLOAD_INVALID') || codes.includes('DIGEST_INVALID');
 }
 
 /**
@@ -111,8 +113,10 @@ export async function uploadBlob(client: RegistryClient, repository: string, blo
   // A session handed in (a refused mount's 202) serves the first attempt only.
   const { session: _given, ...fresh } = opts;
   for (let attempt = 1; ; attempt++) {
+    // Opening the session stays outside the retry: a 404 there (no such repository) is final.
+    const session = attempt === 1 && opts.session !== undefined ? opts.session : await client.startUpload(repository, opts.signal === undefined ? {} : { signal: opts.signal });
     try {
-      await uploadInSession(client, repository, blob, attempt === 1 ? opts : fresh);
+      await uploadInSession(client, repository, blob, { ...fresh, session });
       return;
     } catch (err) {
       if (attempt >= MAX_UPLOAD_SESSIONS || !sessionLost(err) || opts.signal?.aborted === true) throw err;

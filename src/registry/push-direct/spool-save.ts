@@ -10,18 +10,20 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { join, posix } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { ImgtoolError, abortError, isImgtoolError } from '../../image/errors.js';
+import { DigestingStream } from '../../image/digest.js';
 import { parseSaveManifest } from '../../layers/docker-archive.js';
 import { DOCKER_LAYER_GZIP } from '../../image/media-types.js';
 import { parseImageConfig, type ImageConfig } from '../../image/manifest.js';
 import type { Image, Layer } from '../../image/image.js';
 import { gzipToFile, type CompressedFile } from './compress.js';
+import type { PgzipStats } from './pgzip.js';
 import { limiter } from './limit.js';
 
 /** A layer compressed to a file by the spooler. */
@@ -35,6 +37,9 @@ export interface SpooledLayer extends Layer {
 /** An image read from a save tar; call `cleanup()` when done with it. */
 export interface SpooledImage extends Image {
   readonly repoTags: readonly string[];
+  /** Layers in order; a layer `known` said the registry has is a {@link KnownSpooledLayer}. */
+  spooledLayers(): ReadonlyArray<SpooledLayer | KnownSpooledLayer>;
+  /** Every layer with its compressed file (fails when a layer was skipped as known). */
   layers(signal?: AbortSignal): Promise<SpooledLayer[]>;
   /** Removes the temporary files. */
   cleanup(): Promise<void>;
@@ -53,8 +58,26 @@ export interface SpoolOptions {
   readonly select?: string;
   /** Description of the source for messages, e.g. `docker-daemon:app:1.0`. */
   readonly source: string;
-  /** Layers compressed at once (default: CPU count, at most 4). */
+  /** Chunks deflated at once (default: see `defaultCompressConcurrency`). */
   readonly compressConcurrency?: number;
+  /** Receives each compression's counters (tests, benchmark). */
+  readonly onCompressStats?: (stats: PgzipStats) => void;
+  /**
+   * Whether the registry already has (or can mount) a layer with this diff id; such a layer is
+   * hashed but not compressed, and comes back as a {@link KnownSpooledLayer}.
+   */
+  readonly known?: (diffId: string) => Promise<boolean>;
+  /**
+   * True when `known` may answer yes for some layer: layers are then copied raw and hashed
+   * before deciding to compress; otherwise each layer is compressed straight from the tar.
+   */
+  readonly mayKnow?: boolean;
+}
+
+/** A layer the registry has already: hashed (or named by its diff id), not compressed. */
+export interface KnownSpooledLayer {
+  readonly known: true;
+  readonly diffId: string;
 }
 
 // Small documents are kept in memory; anything bigger that is not JSON is treated as a layer.
@@ -110,11 +133,12 @@ async function readSmall(stream: Readable, path: string, max: number, source: st
 export async function spoolSaveTar(tar: Readable, opts: SpoolOptions): Promise<SpooledImage> {
   const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'imgtool-push-'));
   const small = new Map<string, Buffer>();
-  const files = new Map<string, CompressedFile>();
+  const files = new Map<string, CompressedFile | KnownSpooledLayer>();
   const links = new Map<string, string>();
   let counter = 0;
   const compressions: Array<Promise<void>> = [];
-  const compressLimit = limiter(Math.max(1, opts.compressConcurrency ?? Math.min(4, availableParallelism())));
+  // One layer at a time: each compression already keeps every core busy.
+  const compressLimit = limiter(1);
   const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -153,18 +177,43 @@ export async function spoolSaveTar(tar: Readable, opts: SpoolOptions): Promise<S
               small.set(path, await readSmall(sink, path, isJson ? MAX_JSON : SMALL, opts.source));
               return;
             }
-            // Copy the raw layer to disk at disk speed, then compress it in the background so
-            // several layers compress at once (zlib runs on libuv's thread pool) while the tar
-            // keeps streaming; the raw copy is deleted once compressed.
             const n = counter++;
+            const gzPath = join(dir, `layer-${n}.gz`);
+            const gzOpts = {
+              ...(opts.gzipLevel === undefined ? {} : { level: opts.gzipLevel }),
+              ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+              ...(opts.compressConcurrency === undefined ? {} : { concurrency: opts.compressConcurrency }),
+              ...(opts.onCompressStats === undefined ? {} : { onStats: opts.onCompressStats }),
+            };
+            // Engine ≥ 25 names layers by their diff id (OCI layout): a layer the registry has is skipped unread.
+            const named = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(path);
+            if (named !== null && opts.known !== undefined && (await opts.known(`sha256:${named[1] as string}`))) {
+              await pipeline(sink, new Writable({ write: (_c, _e, cb) => cb() }), opts.signal === undefined ? {} : { signal: opts.signal });
+              files.set(path, { known: true, diffId: `sha256:${named[1] as string}` });
+              return;
+            }
+            if (opts.known === undefined || opts.mayKnow !== true) {
+              // Nothing can be skipped: compress straight from the tar (all cores on this layer).
+              const file = await gzipToFile(sink, gzPath, gzOpts);
+              files.set(path, file);
+              opts.onLayer?.({ ...file, entryPath: path });
+              return;
+            }
+            // Some layers may be in the registry already: copy the raw layer to disk while hashing
+            // it (disk speed, far faster than deflate), and compress it only when its diff id is
+            // not one the registry has. The raw copy is deleted once compressed.
             const rawPath = join(dir, `layer-${n}.tar`);
-            await pipeline(sink, createWriteStream(rawPath, { mode: 0o600 }), opts.signal === undefined ? {} : { signal: opts.signal });
+            const hash = new DigestingStream();
+            await pipeline(sink, hash, createWriteStream(rawPath, { mode: 0o600 }), opts.signal === undefined ? {} : { signal: opts.signal });
+            const { digest: diffId } = hash.result();
+            if (await opts.known(diffId)) {
+              await rm(rawPath, { force: true });
+              files.set(path, { known: true, diffId });
+              return;
+            }
             const job = compressLimit(async () => {
               if (failed) return;
-              const file = await gzipToFile(createReadStream(rawPath), join(dir, `layer-${n}.gz`), {
-                ...(opts.gzipLevel === undefined ? {} : { level: opts.gzipLevel }),
-                ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-              });
+              const file = await gzipToFile(createReadStream(rawPath), gzPath, gzOpts);
               await rm(rawPath, { force: true });
               files.set(path, file);
               opts.onLayer?.({ ...file, entryPath: path });
@@ -222,7 +271,7 @@ export async function spoolSaveTar(tar: Readable, opts: SpoolOptions): Promise<S
 async function assemble(
   dir: string,
   small: Map<string, Buffer>,
-  files: Map<string, CompressedFile>,
+  files: Map<string, CompressedFile | KnownSpooledLayer>,
   links: Map<string, string>,
   opts: SpoolOptions,
   cleanup: () => Promise<void>,
@@ -253,7 +302,7 @@ async function assemble(
   if (diffIds.length !== entry.Layers.length) {
     throw invalid(opts.source, `the config lists ${diffIds.length} layers but manifest.json ${entry.Layers.length}`);
   }
-  const layers: SpooledLayer[] = [];
+  const layers: Array<SpooledLayer | KnownSpooledLayer> = [];
   for (const [i, layerPath] of entry.Layers.entries()) {
     const path = resolve(layerPath);
     let file = files.get(path);
@@ -275,6 +324,10 @@ async function assemble(
         hint: 'the archive is damaged or was assembled by hand; save the image again',
       });
     }
+    if ('known' in file) {
+      layers.push(file);
+      continue;
+    }
     const f = file;
     layers.push({
       diffId: f.diffId,
@@ -287,12 +340,17 @@ async function assemble(
       uncompressed: async (signal?: AbortSignal) => createReadStream(f.path, signal === undefined ? {} : { signal }).pipe(createGunzip()),
     });
   }
+  const full = (): SpooledLayer[] => {
+    if (layers.some((l) => 'known' in l)) throw new ImgtoolError('IO', `${opts.source}: some layers were skipped as already in the registry and have no local copy`);
+    return layers as SpooledLayer[];
+  };
   return {
     source: opts.source,
     repoTags: entry.RepoTags ?? [],
     rawConfig: async () => rawConfig,
     config: async () => config,
-    layers: async () => layers,
+    spooledLayers: () => layers,
+    layers: async () => full(),
     cleanup,
   };
 }

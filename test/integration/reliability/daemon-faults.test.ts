@@ -51,8 +51,11 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  await daemon?.dispose();
-  await removeBuild();
+  try {
+    await daemon?.dispose();
+  } finally {
+    await removeBuild();
+  }
   // Nothing these runs printed may hold a secret of the world (they use none, but errors quote requests).
   expect(leakedSecrets(printed.join('\n'))).toEqual([]);
 }, 300_000);

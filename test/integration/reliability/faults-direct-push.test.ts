@@ -149,6 +149,7 @@ async function pushOnce(
       const e = err as ImgtoolError;
       error = { code: e.code, message: e.message };
       printed.push(e.message, e.hint ?? '');
+      console.log(`push ${i} failed: ${e.message}\n${logs.filter((l) => /retry|✗|← [45]\d\d|dropped|blob is there/.test(l)).map((l) => l.slice(0, 220)).join('\n')}`);
     }
     printed.push(...logs);
   } else {
