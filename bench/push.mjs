@@ -7,10 +7,17 @@
  *   skopeo copy docker-daemon:… docker://….
  * A fresh registry per tool and run keeps the tools' own caches (docker's v2 metadata,
  * skopeo's blob-info cache) from turning a first push into a mount. Median of BENCH_RUNS.
+ * imgtool keeps its blob-location cache under a private XDG_CACHE_HOME for the whole benchmark
+ * (it persists across runs, like docker's own metadata does). "pushed MB" is what the registry
+ * stores after the first push (blob bytes), so compression choices show next to the times.
  * Usage: npm run build && node bench/push.mjs   (as root, like the test world)
+ *   BENCH_TOOLS=direct,docker   only the tools whose name contains one of these words
+ *   BENCH_DIRECT_ARGS="--compression-level 6"   extra arguments for imgtool push --direct
+ *   BENCH_BEFORE_CLI=/path/to/other/dist/cli/main.js   adds "imgtool push --direct (before)"
+ *     with another build, measured in the same runs (for before/after under the same load)
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -64,6 +71,7 @@ async function freshRegistry(name) {
   }
   return {
     addr,
+    blobBytes: () => duBytes(join(rdir, 'data', 'docker', 'registry', 'v2', 'blobs')),
     stop: async () => {
       child.kill('SIGTERM');
       await sleep(200);
@@ -72,12 +80,28 @@ async function freshRegistry(name) {
   };
 }
 
-const TOOLS = {
+const DIRECT_ARGS = (process.env.BENCH_DIRECT_ARGS ?? '').split(/\s+/).filter(Boolean);
+const ALL_TOOLS = {
   'imgtool push (engine)': (ref) => ['node', [CLI, '-H', host, 'push', '-q', ref]],
-  'imgtool push --direct': (ref) => ['node', [CLI, '-H', host, 'push', '-q', '--direct', ref]],
+  'imgtool push --direct': (ref) => ['node', [CLI, '-H', host, 'push', '-q', '--direct', ...DIRECT_ARGS, ref]],
+  ...(process.env.BENCH_BEFORE_CLI ? { 'imgtool push --direct (before)': (ref) => ['node', [process.env.BENCH_BEFORE_CLI, '-H', host, 'push', '-q', '--direct', ref]] } : {}),
   'docker push': (ref) => ['/usr/local/bin/docker', ['-H', host, 'push', '-q', ref]],
   'skopeo copy': (ref) => ['skopeo', ['copy', '--quiet', '--src-daemon-host', host, '--dest-tls-verify=false', 'docker-daemon:bench/push:1', `docker://${ref}`]],
 };
+const only = (process.env.BENCH_TOOLS ?? '').split(',').map((w) => w.trim()).filter(Boolean);
+// docker push is the reference for the ratios, so it always runs.
+const TOOLS = Object.fromEntries(Object.entries(ALL_TOOLS).filter(([name]) => name === 'docker push' || only.length === 0 || only.some((w) => name.includes(w))));
+
+/** Bytes under `dir` (the registry's blob store). */
+function duBytes(dir) {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) n += duBytes(p);
+    else if (e.isFile()) n += statSync(p).size;
+  }
+  return n;
+}
 
 async function main() {
   children.push(
@@ -114,15 +138,18 @@ async function main() {
 
   // Warm the page cache so the first tool measured does not pay for reading the layers from disk.
   spawnSync('/usr/local/bin/docker', ['-H', host, 'save', 'bench/push:1'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const times = Object.fromEntries(Object.keys(TOOLS).map((t) => [t, { first: [], again: [] }]));
+  const times = Object.fromEntries(Object.keys(TOOLS).map((t) => [t, { first: [], again: [], pushed: 0 }]));
+  // imgtool's blob-location cache: private to this benchmark, kept across its runs.
+  const benchEnv = { XDG_CACHE_HOME: join(dir, 'xdg-cache') };
   for (let run = 0; run < RUNS; run++) {
     for (const [tool, make] of Object.entries(TOOLS)) {
       const reg = await freshRegistry(`${run}-${tool.replace(/\W+/g, '-')}`);
       const ref = `${reg.addr}/bench/push:1`;
       docker(['tag', 'bench/push:1', ref]);
       const [cmd, args] = make(ref);
-      times[tool].first.push(timeIt(cmd, args));
-      times[tool].again.push(timeIt(cmd, args));
+      times[tool].first.push(timeIt(cmd, args, benchEnv));
+      times[tool].pushed = reg.blobBytes();
+      times[tool].again.push(timeIt(cmd, args, benchEnv));
       console.error(`run ${run + 1}/${RUNS} ${tool}: first ${Math.round(times[tool].first.at(-1))} ms, re-push ${Math.round(times[tool].again.at(-1))} ms`);
       docker(['rmi', ref], { stdio: 'pipe' });
       await reg.stop();
@@ -134,6 +161,7 @@ async function main() {
     tool,
     firstMs: Math.round(median(t.first)),
     repushMs: Math.round(median(t.again)),
+    pushedMB: +(t.pushed / 1e6).toFixed(1),
     firstVsDocker: +(median(t.first) / docker1).toFixed(2),
     repushVsDocker: +(median(t.again) / docker2).toFixed(2),
   }));

@@ -11,6 +11,7 @@ interface PushOptions {
   from?: string;
   concurrency?: string;
   chunkSize?: string;
+  compressionLevel?: string;
   insecure?: boolean;
   caCert?: string;
 }
@@ -65,6 +66,11 @@ async function pushDirectly(rt: CliRuntime, ref: Reference, options: PushOptions
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new ImgtoolError('USAGE', `--concurrency: "${options.concurrency}" is not a positive integer`);
   }
   const chunkSize = options.chunkSize === undefined ? undefined : parseSize(options.chunkSize, '--chunk-size');
+  let gzipLevel: number | undefined;
+  if (options.compressionLevel !== undefined) {
+    gzipLevel = Number(options.compressionLevel);
+    if (!/^\d$/.test(options.compressionLevel)) throw new ImgtoolError('USAGE', `--compression-level: "${options.compressionLevel}" is not a gzip level 0–9`);
+  }
   const credentials = await resolveCredentials(ref.registry, { env: rt.env, signal: rt.signal, warn });
   const spec = parseSourceSpec(options.from ?? `docker-daemon:${ref.familiar}`);
   let close = async (): Promise<void> => undefined;
@@ -88,9 +94,16 @@ async function pushDirectly(rt: CliRuntime, ref: Reference, options: PushOptions
     default:
       throw new ImgtoolError('USAGE', `--from ${options.from ?? ''}: push --direct reads docker-daemon:REF, docker-archive:PATH[:REF] or oci:DIR[:TAG]`);
   }
+  // Where blobs were seen and what each layer compressed to: lets a re-push skip compressing
+  // (and exporting) what the registry has. A damaged file is ignored (see --debug).
+  const { BlobLocations, defaultBlobLocationsFile } = await import('../../registry/push-direct/blob-locations.js');
+  const { homedir } = await import('node:os');
+  const cacheFile = defaultBlobLocationsFile(rt.env, homedir());
+  const blobLocations = cacheFile === undefined ? new BlobLocations() : await BlobLocations.load(cacheFile, { signal: rt.signal, log: (line) => debug(rt, line) });
   const view = await createDirectProgressView(rt, `Pushing ${ref.familiar} directly`, options.quiet === true);
   try {
     const result = await pushDirect(source, ref, {
+      blobLocations,
       signal: rt.signal,
       warn,
       log: (line) => debug(rt, line),
@@ -98,6 +111,7 @@ async function pushDirectly(rt: CliRuntime, ref: Reference, options: PushOptions
       ...(credentials === undefined ? {} : { credentials }),
       ...(concurrency === undefined ? {} : { concurrency }),
       ...(chunkSize === undefined ? {} : { chunkSize }),
+      ...(gzipLevel === undefined ? {} : { gzipLevel }),
       ...(options.insecure ? { insecure: true } : {}),
       ...(options.caCert ? { caFile: options.caCert } : {}),
     });
@@ -107,6 +121,8 @@ async function pushDirectly(rt: CliRuntime, ref: Reference, options: PushOptions
     view.end(false);
     throw err;
   } finally {
+    // What was learnt holds even when the push failed; the cache is a hint, so failing to write it is only noted.
+    if (cacheFile !== undefined) await blobLocations.save(cacheFile).catch((e: unknown) => debug(rt, `could not write ${cacheFile}: ${(e as Error).message}`));
     await close();
   }
 }
@@ -130,6 +146,7 @@ export function register(program: Command, rt: CliRuntime): void {
     .option('--from <source>', 'with --direct: read the image from docker-daemon:REF, docker-archive:PATH[:REF] or oci:DIR[:TAG]')
     .option('--concurrency <n>', 'with --direct: parallel blob uploads (default 4)')
     .option('--chunk-size <size>', 'with --direct: upload in chunks of this size (e.g. 50MB), for proxies that refuse large bodies')
+    .option('--compression-level <n>', 'with --direct: gzip level 0–9 for layers imgtool compresses (default 1, as crane/kaniko; 6 is docker\'s)')
     .option('--insecure', 'with --direct: allow plain HTTP and unverified TLS for this registry')
     .option('--ca-cert <file>', 'with --direct: trust this CA certificate for the registry')
     .action(async (input: string, options: PushOptions) => {
@@ -137,7 +154,7 @@ export function register(program: Command, rt: CliRuntime): void {
       const { ImgtoolError } = await import('../../image/errors.js');
       const ref = parseReference(input, { defaultTag: options.allTags ? false : 'latest' });
       if (!options.direct) {
-        const directOnly = (['from', 'concurrency', 'chunkSize', 'insecure', 'caCert'] as const).filter((k) => options[k] !== undefined);
+        const directOnly = (['from', 'concurrency', 'chunkSize', 'compressionLevel', 'insecure', 'caCert'] as const).filter((k) => options[k] !== undefined);
         if (directOnly.length > 0) throw new ImgtoolError('USAGE', `--${directOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --direct`);
       }
       const outcome = options.direct ? await pushDirectly(rt, ref, options) : await pushEngine(rt, ref, options);

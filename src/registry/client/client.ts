@@ -13,7 +13,7 @@
  */
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
-import { ImgtoolError, abortError } from '../../image/errors.js';
+import { ImgtoolError, abortError, isImgtoolError } from '../../image/errors.js';
 import { digestOf, verifyingStream } from '../../image/digest.js';
 import { MANIFEST_ACCEPT } from '../../image/media-types.js';
 import { isLoopbackRegistry } from '../../image/reference.js';
@@ -122,6 +122,8 @@ interface Call {
 }
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** Tries of a manifest GET whose answer broke off mid-body (beyond the transport's own retries). */
+const BODY_ATTEMPTS = 3;
 
 function encodeRepoPath(repository: string): string {
   // Repository names are [a-z0-9._/-]; encode each component anyway so nothing odd reaches the path.
@@ -353,10 +355,10 @@ export class RegistryClient {
   private connectionBroke(err: unknown, c: Call): unknown {
     if (err instanceof ImgtoolError || !isRetryableError(err)) return err;
     const where = c.repository === undefined ? this.registry : `${this.registry}/${c.repository}`;
-    return new ImgtoolError('REGISTRY_UNREACHABLE', `${c.operation} on ${where} failed: the connection broke (${errorCodes(err)[0] ?? 'socket error'}) and imgtool's retries did not get through`, {
+    return new ImgtoolError('REGISTRY_UNREACHABLE', `${c.operation} on ${where} failed: the connection broke (${errorCodes(err)[0] ?? 'socket error'})`, {
       cause: err,
       details: { registry: this.registry, reference: where },
-      hint: `the network or a proxy between here and ${this.registry} keeps dropping connections; retry, and check the proxy and registry logs if it persists`,
+      hint: `the network or a proxy between here and ${this.registry} keeps dropping connections (imgtool already retried); retry later, and check the proxy and registry logs if it persists`,
     });
   }
 
@@ -488,6 +490,20 @@ export class RegistryClient {
       repository,
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.readManifest(c, repository, reference);
+      } catch (err) {
+        // The transport retries until an answer starts; one that broke off mid-body is asked for again here (a GET is safe to repeat).
+        if (isImgtoolError(err) || !isRetryableError(err)) throw err;
+        if (attempt >= BODY_ATTEMPTS || c.signal?.aborted === true) throw this.connectionBroke(err, c);
+        this.opts.log?.(`${c.operation}: the answer broke off (${errorCodes(err)[0] ?? 'socket error'}); asking again`);
+      }
+    }
+  }
+
+  /** One GET of a manifest, read whole (bounded) and checked against its digest. */
+  private async readManifest(c: Call, repository: string, reference: string): Promise<FetchedManifest> {
     const res = await this.call(c);
     await this.expect(res, [200], c);
     const declared = Number(headerValue(res.headers, 'content-length'));
@@ -633,7 +649,8 @@ export class RegistryClient {
     await this.expect(res, [200], c);
     const verify = verifyingStream(digest, opts.size, { what: `blob ${digest} of ${this.registry}/${repository}` });
     const body = res.body as unknown as Readable;
-    body.on('error', (err) => verify.destroy(err));
+    // A body cut mid-stream becomes a coded error naming the blob, not undici's bare SocketError.
+    body.on('error', (err) => verify.destroy(this.connectionBroke(err, c) as Error));
     return body.pipe(verify);
   }
 

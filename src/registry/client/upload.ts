@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { ImgtoolError, isImgtoolError } from '../../image/errors.js';
 import type { RegistryClient, UploadSession } from './client.js';
 import { registryErrorCodes } from './registry-errors.js';
+import { isRetryableStatus } from './retry.js';
 import type { BodyFactory } from './transport.js';
 
 /** Content to upload: its digest and size are known, and any byte range can be opened again. */
@@ -107,7 +108,9 @@ function sessionLost(err: unknown): boolean {
  * Uploads one blob whose digest and size are known. When the registry lost the session (a
  * connection cut mid-body, an answer lost after the commit), it first checks whether the blob
  * landed after all, then starts over in a fresh session, at most {@link MAX_UPLOAD_SESSIONS}
- * in all. On failure the session is cancelled (best effort) and the error rethrown.
+ * in all (a broken connection, a 5xx or a 429 left after the retries counts too: the retries may
+ * have been spent on a session the registry had dropped, or hide a commit). On failure the
+ * session is cancelled (best effort) and the error rethrown.
  */
 export async function uploadBlob(client: RegistryClient, repository: string, blob: BlobSource, opts: UploadBlobOptions = {}): Promise<void> {
   // A session handed in (a refused mount's 202) serves the first attempt only.
@@ -119,13 +122,17 @@ export async function uploadBlob(client: RegistryClient, repository: string, blo
       await uploadInSession(client, repository, blob, { ...fresh, session });
       return;
     } catch (err) {
-      if (attempt >= MAX_UPLOAD_SESSIONS || !sessionLost(err) || opts.signal?.aborted === true) throw err;
+      // A registry that answers a broken-off body early resets the connection, so a dropped session can also
+      // show as a broken connection or a gateway's 5xx; either may also hide a commit that happened.
+      const unsure = sessionLost(err) || isImgtoolError(err, 'REGISTRY_UNREACHABLE') || (isImgtoolError(err) && isRetryableStatus(err.details.status ?? 0));
+      if (!unsure || opts.signal?.aborted === true) throw err;
       const head = await client.headBlob(repository, blob.digest, opts.signal === undefined ? {} : { signal: opts.signal }).catch(() => undefined);
       if (head !== undefined) {
-        opts.log?.(`upload of ${blob.digest}: the registry dropped the session, but the blob is there (the answer was lost after the commit)`);
+        opts.log?.(`upload of ${blob.digest}: the upload seemed to fail (${(err as Error).message}), but the blob is there (the answer was lost after the commit)`);
         return;
       }
-      opts.log?.(`upload of ${blob.digest}: the registry dropped the session (${(err as Error).message}); starting a new upload (${attempt + 1}/${MAX_UPLOAD_SESSIONS})`);
+      if (attempt >= MAX_UPLOAD_SESSIONS) throw err;
+      opts.log?.(`upload of ${blob.digest}: this session failed (${(err as Error).message}); starting a new upload (${attempt + 1}/${MAX_UPLOAD_SESSIONS})`);
     }
   }
 }

@@ -6,8 +6,8 @@
  * Also remembers the compressed digest of an uncompressed layer (diff id), so an unchanged
  * layer need not be compressed again just to learn that the registry already has it.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /** The compressed form of a layer imgtool made before. */
@@ -24,7 +24,21 @@ interface FileShape {
 }
 
 const MAX_REPOS_PER_BLOB = 8;
-const MAX_ENTRIES = 20_000;
+/** Entries kept per map (oldest dropped first): bounds the file to about a megabyte. */
+export const MAX_BLOB_LOCATION_ENTRIES = 5_000;
+const MAX_ENTRIES = MAX_BLOB_LOCATION_ENTRIES;
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * The default cache file: `$XDG_CACHE_HOME/imgtool/blob-locations.json`, else
+ * `~/.cache/imgtool/blob-locations.json`; undefined when neither can be placed.
+ */
+export function defaultBlobLocationsFile(env: Readonly<Record<string, string | undefined>>, home?: string): string | undefined {
+  const xdg = env['XDG_CACHE_HOME'];
+  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'imgtool', 'blob-locations.json');
+  const h = env['HOME'] ?? home;
+  return h === undefined || h === '' ? undefined : join(h, '.cache', 'imgtool', 'blob-locations.json');
+}
 
 /** Where blobs were seen: `registry/repository` names per digest. */
 export class BlobLocations {
@@ -59,9 +73,20 @@ export class BlobLocations {
   /** Remembers the compressed digest/size imgtool produced for a diff id. */
   setCompressed(diffId: string, info: CompressedInfo): void {
     const old = this.compressedByDiffId.get(diffId);
-    if (old?.digest === info.digest && old.mediaType === info.mediaType) return;
-    this.compressedByDiffId.set(diffId, info);
+    if (old?.digest === info.digest && old.mediaType === info.mediaType && old.size === info.size) return;
+    // Re-inserted so the newest entries are last and survive the trimming.
+    this.compressedByDiffId.delete(diffId);
+    this.compressedByDiffId.set(diffId, { digest: info.digest, size: info.size, mediaType: info.mediaType });
     this.dirty = true;
+    if (this.compressedByDiffId.size > MAX_ENTRIES) {
+      const oldest = this.compressedByDiffId.keys().next().value;
+      if (oldest !== undefined) this.compressedByDiffId.delete(oldest);
+    }
+  }
+
+  /** True when any diff id has a recorded compressed form. */
+  hasCompressed(): boolean {
+    return this.compressedByDiffId.size > 0;
   }
 
   /** The compressed form of `diffId` made before, if any. */
@@ -69,23 +94,40 @@ export class BlobLocations {
     return this.compressedByDiffId.get(diffId);
   }
 
-  /** Loads hints from `file`; a missing or damaged file gives an empty store (hints are optional). */
-  static async load(file: string, signal?: AbortSignal): Promise<BlobLocations> {
+  /**
+   * Loads hints from `file`. A missing file gives an empty store; a damaged one too (hints are
+   * optional), with a note to `log` saying it was ignored. Entries that are not digests are dropped.
+   */
+  static async load(file: string, opts: { signal?: AbortSignal; log?: (line: string) => void } = {}): Promise<BlobLocations> {
     const store = new BlobLocations();
+    let text: string;
     try {
-      const data = JSON.parse(await readFile(file, { encoding: 'utf8', ...(signal === undefined ? {} : { signal }) })) as Partial<FileShape>;
-      if (data.version === 1 && typeof data.locations === 'object' && data.locations !== null) {
-        for (const [d, names] of Object.entries(data.locations)) {
-          if (Array.isArray(names)) store.locations.set(d, names.filter((n) => typeof n === 'string').slice(0, MAX_REPOS_PER_BLOB));
+      text = await readFile(file, { encoding: 'utf8', ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') opts.log?.(`blob location cache ${file} not readable (${(err as Error).message}); starting without it`);
+      return store;
+    }
+    try {
+      const data = JSON.parse(text) as Partial<FileShape> | null;
+      if (data === null || typeof data !== 'object' || data.version !== 1) throw new TypeError('not a version 1 cache');
+      if (typeof data.locations === 'object' && data.locations !== null) {
+        for (const [d, names] of Object.entries(data.locations).slice(-MAX_ENTRIES)) {
+          if (DIGEST.test(d) && Array.isArray(names)) store.locations.set(d, names.filter((n): n is string => typeof n === 'string').slice(0, MAX_REPOS_PER_BLOB));
         }
       }
       if (typeof data.compressed === 'object' && data.compressed !== null) {
-        for (const [d, info] of Object.entries(data.compressed)) {
-          if (typeof info?.digest === 'string' && typeof info.size === 'number' && typeof info.mediaType === 'string') store.compressedByDiffId.set(d, info);
+        for (const [d, info] of Object.entries(data.compressed).slice(-MAX_ENTRIES)) {
+          if (DIGEST.test(d) && typeof info?.digest === 'string' && DIGEST.test(info.digest) && Number.isSafeInteger(info.size) && info.size >= 0 && typeof info.mediaType === 'string') {
+            store.compressedByDiffId.set(d, { digest: info.digest, size: info.size, mediaType: info.mediaType });
+          }
         }
       }
-    } catch {
-      // No hints yet, or an unreadable file: start empty.
+    } catch (err) {
+      opts.log?.(`blob location cache ${file} is damaged (${(err as Error).message}); ignoring it, it will be rewritten`);
+      store.locations.clear();
+      store.compressedByDiffId.clear();
+      // Rewrite it on the next save even if nothing new is learnt.
+      store.dirty = true;
     }
     return store;
   }
@@ -100,8 +142,13 @@ export class BlobLocations {
     };
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, JSON.stringify(data), { mode: 0o600 });
-    await rename(tmp, file);
+    try {
+      await writeFile(tmp, JSON.stringify(data), { mode: 0o600 });
+      await rename(tmp, file);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
     this.dirty = false;
   }
 }

@@ -32,6 +32,11 @@ function deflateAsync(data: Buffer, opts: ZlibOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => deflateRaw(data, opts, (err, out) => (err ? reject(err) : resolve(out))));
 }
 
+/** An output buffer size no deflate of `n` bytes exceeds (zlib's deflateBound, rounded up). */
+function outputBound(n: number): number {
+  return n + (n >>> 12) + (n >>> 14) + 1024;
+}
+
 /** The 64 KiB sample of a chunk: four slices spread over it (the whole chunk when small). */
 function sampleOf(data: Buffer): Buffer {
   if (data.length <= SAMPLE_SLICE * SAMPLE_SLICES) return data;
@@ -43,7 +48,7 @@ function sampleOf(data: Buffer): Buffer {
 async function incompressible(data: Buffer): Promise<boolean> {
   const sample = sampleOf(data);
   if (sample.length < 1024) return false;
-  const packed = await deflateAsync(sample, { level: 1, finishFlush: Z.Z_SYNC_FLUSH });
+  const packed = await deflateAsync(sample, { level: 1, finishFlush: Z.Z_SYNC_FLUSH, chunkSize: outputBound(sample.length) });
   return packed.length >= sample.length * STORE_RATIO;
 }
 
@@ -53,6 +58,9 @@ async function deflateChunk(data: Buffer, dictionary: Buffer | undefined, level:
   const out = await deflateAsync(data, {
     level: stored ? 0 : level,
     finishFlush: Z.Z_SYNC_FLUSH,
+    // Room for the whole output at once (deflate's bound: stored blocks add 5 bytes per 16 KiB at
+    // worst): one trip to the thread pool per chunk instead of one per 16 KiB of output.
+    chunkSize: outputBound(data.length),
     ...(stored || dictionary === undefined ? {} : { dictionary }),
   });
   return { out, stored };

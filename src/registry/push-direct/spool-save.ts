@@ -53,7 +53,15 @@ export interface SpoolOptions {
   /** gzip level (default 6). */
   readonly gzipLevel?: number;
   /** Called when a layer file is ready, before the tar has been read to its end. */
-  readonly onLayer?: (layer: CompressedFile & { readonly entryPath: string }) => void;
+  readonly onLayer?: (layer: CompressedFile & { readonly entryPath: string; readonly streamed?: LayerStream }) => void;
+  /**
+   * Asked for a sink before a large layer (at least `streamMinBytes` uncompressed) is compressed
+   * straight from the tar; the compressed bytes then also go there as they are made (an upload
+   * that runs during compression). The sink comes back with the layer in `onLayer`.
+   */
+  readonly streamLayer?: () => Promise<LayerStream | undefined>;
+  /** Smallest layer (uncompressed bytes) offered to `streamLayer` (default 32 MiB). */
+  readonly streamMinBytes?: number;
   /** With several images in the tar, the RepoTag to pick (e.g. `app:1.0`). */
   readonly select?: string;
   /** Description of the source for messages, e.g. `docker-daemon:app:1.0`. */
@@ -73,6 +81,16 @@ export interface SpoolOptions {
    */
   readonly mayKnow?: boolean;
 }
+
+/** Where a streamed layer's compressed bytes go while it is compressed. */
+export interface LayerStream {
+  write(bytes: Buffer): Promise<void>;
+  /** Called when the layer could not be compressed: the sink is of no more use. */
+  abort(): void;
+}
+
+/** Layers smaller than this are not streamed: their upload after compression is short anyway. */
+const STREAM_MIN_BYTES = 32 * 1024 * 1024;
 
 /** A layer the registry has already: hashed (or named by its diff id), not compressed. */
 export interface KnownSpooledLayer {
@@ -193,10 +211,18 @@ export async function spoolSaveTar(tar: Readable, opts: SpoolOptions): Promise<S
               return;
             }
             if (opts.known === undefined || opts.mayKnow !== true) {
-              // Nothing can be skipped: compress straight from the tar (all cores on this layer).
-              const file = await gzipToFile(sink, gzPath, gzOpts);
+              // Nothing can be skipped: compress straight from the tar (all cores on this layer),
+              // a large layer streaming to the registry at the same time.
+              const stream = opts.streamLayer !== undefined && size >= (opts.streamMinBytes ?? STREAM_MIN_BYTES) && !failed ? await opts.streamLayer() : undefined;
+              let file: CompressedFile;
+              try {
+                file = await gzipToFile(sink, gzPath, stream === undefined ? gzOpts : { ...gzOpts, tee: (b) => stream.write(b) });
+              } catch (err) {
+                stream?.abort();
+                throw err;
+              }
               files.set(path, file);
-              opts.onLayer?.({ ...file, entryPath: path });
+              opts.onLayer?.({ ...file, entryPath: path, ...(stream === undefined ? {} : { streamed: stream }) });
               return;
             }
             // Some layers may be in the registry already: copy the raw layer to disk while hashing

@@ -15,7 +15,10 @@ import { buildCli, removeBuild } from '../registry/credentials-harness.js';
 import { containersRunning, exitOf, startImgtool, startKillableDaemon, uniq, waitUntil, type ImgtoolRun, type KillableDaemon } from './helpers.js';
 
 const BASE = 'imgtool-test/busybox:1.0';
+/** Serves the Ctrl-C tests, then dies in the push-kill test. */
 let daemon: KillableDaemon;
+/** A second daemon, only for the build-kill test: a killed daemon is never reused. */
+let buildDaemon: KillableDaemon;
 let main: string;
 let env: Record<string, string>;
 /** A tagged image with one 150 MB layer of random bytes (slow to compress and upload). */
@@ -37,7 +40,7 @@ function record(run: ImgtoolRun): void {
 }
 
 beforeAll(async () => {
-  [daemon, main] = await Promise.all([startKillableDaemon(BASE), buildCli()]);
+  [daemon, buildDaemon, main] = await Promise.all([startKillableDaemon(world().tmp, BASE), startKillableDaemon(world().tmp, BASE), buildCli()]);
   const cfg = join(world().tmp, `rel-cfg-${uniq()}`);
   mkdirSync(cfg, { recursive: true });
   env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: cfg, DOCKER_CONFIG: cfg, NO_COLOR: '1' };
@@ -52,47 +55,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
-    await daemon?.dispose();
+    await Promise.all([daemon?.dispose(), buildDaemon?.dispose()]);
   } finally {
     await removeBuild();
   }
   // Nothing these runs printed may hold a secret of the world (they use none, but errors quote requests).
   expect(leakedSecrets(printed.join('\n'))).toEqual([]);
 }, 300_000);
-
-describe('the daemon goes away', () => {
-  it('dockerd killed during a build RUN: exit 1 with a clear engine error, no hang', async () => {
-    const marker = `k${uniq()}`;
-    const run = startImgtool(main, ['-H', daemon.host, 'build', '--builder', 'classic', '--progress', 'plain', '-t', `rel/killed-${marker}`, sleepContext(marker)], env);
-    await waitUntil('the RUN container to start', async () => (await containersRunning(daemon.host, `start-${marker}`)).length > 0);
-    daemon.kill();
-    const code = await exitOf(run, 'build after dockerd was killed');
-    record(run);
-    expect(code, run.stderr()).toBe(1);
-    // The message names the failure (the engine connection or stream broke), not a stack trace,
-    // and does not blame the RUN instruction, which did nothing wrong.
-    expect(run.stderr()).toMatch(/stream broke|connection|socket|daemon/i);
-    expect(run.stderr()).not.toContain('fix the failing instruction');
-    expect(run.stderr()).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
-    expect(run.stdout()).toBe('');
-    await daemon.restart();
-  });
-
-  it('dockerd killed during a push of a large layer: exit 1 with a clear engine error, no hang', async () => {
-    const run = startImgtool(main, ['-H', daemon.host, 'push', bigImage], env);
-    // The layer is being pushed once the progress names it; the kill lands mid-upload.
-    await waitUntil('the push to start uploading', () => /^[0-9a-f]{12}: Pushing/m.test(run.stderr()));
-    daemon.kill();
-    const code = await exitOf(run, 'push after dockerd was killed');
-    record(run);
-    expect(code, run.stderr()).toBe(1);
-    expect(run.stderr()).toMatch(/stream broke|connection|socket|daemon/i);
-    expect(run.stderr()).toMatch(/hint: .*(daemon|connection)/);
-    expect(run.stderr()).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
-    expect(run.stdout()).toBe('');
-    await daemon.restart();
-  });
-});
 
 describe('Ctrl-C (SIGINT)', () => {
   it('during a build RUN: exit 130, and the daemon cancels the build (its container goes away)', async () => {
@@ -125,5 +94,38 @@ describe('Ctrl-C (SIGINT)', () => {
     const repo = tag.slice(world().open.host.length + 1, -2);
     const res = await fetch(`${world().open.url}/v2/${repo}/manifests/1`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
     expect(res.status).toBe(404);
+  });
+});
+
+// Runs after the Ctrl-C tests: each kill ends a daemon for good.
+describe('the daemon goes away', () => {
+  it('dockerd killed during a build RUN: exit 1 with a clear engine error, no hang', async () => {
+    const marker = `k${uniq()}`;
+    const run = startImgtool(main, ['-H', buildDaemon.host, 'build', '--builder', 'classic', '--progress', 'plain', '-t', `rel/killed-${marker}`, sleepContext(marker)], env);
+    await waitUntil('the RUN container to start', async () => (await containersRunning(buildDaemon.host, `start-${marker}`)).length > 0);
+    buildDaemon.kill();
+    const code = await exitOf(run, 'build after dockerd was killed');
+    record(run);
+    expect(code, run.stderr()).toBe(1);
+    // The message names the failure (the engine connection or stream broke), not a stack trace,
+    // and does not blame the RUN instruction, which did nothing wrong.
+    expect(run.stderr()).toMatch(/stream broke|connection|socket|daemon/i);
+    expect(run.stderr()).not.toContain('fix the failing instruction');
+    expect(run.stderr()).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
+    expect(run.stdout()).toBe('');
+  });
+
+  it('dockerd killed during a push of a large layer: exit 1 with a clear engine error, no hang', async () => {
+    const run = startImgtool(main, ['-H', daemon.host, 'push', bigImage], env);
+    // The layer is being pushed once the progress names it; the kill lands mid-upload.
+    await waitUntil('the push to start uploading', () => /^[0-9a-f]{12}: Pushing/m.test(run.stderr()));
+    daemon.kill();
+    const code = await exitOf(run, 'push after dockerd was killed');
+    record(run);
+    expect(code, run.stderr()).toBe(1);
+    expect(run.stderr()).toMatch(/stream broke|connection|socket|daemon/i);
+    expect(run.stderr()).toMatch(/hint: .*(daemon|connection)/);
+    expect(run.stderr()).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
+    expect(run.stdout()).toBe('');
   });
 });

@@ -149,7 +149,7 @@ async function pushOnce(
       const e = err as ImgtoolError;
       error = { code: e.code, message: e.message };
       printed.push(e.message, e.hint ?? '');
-      console.log(`push ${i} failed: ${e.message}\n${logs.filter((l) => /retry|✗|← [45]\d\d|dropped|blob is there/.test(l)).map((l) => l.slice(0, 220)).join('\n')}`);
+      console.log(`push ${i} failed: ${e.message}\n${logs.filter((l) => /retry|✗|← [45]\d\d|session failed|blob is there/.test(l)).map((l) => l.slice(0, 220)).join('\n')}`);
     }
     printed.push(...logs);
   } else {
@@ -164,7 +164,7 @@ async function pushOnce(
       expect(r.stderr).toMatch(/^imgtool: .*failed/m);
       expect(r.stderr).not.toMatch(/unexpected error|\n\s+at .+:\d+:\d+/);
       error = { code: 'exit 1', message: (/^imgtool: (.*)$/m.exec(r.stderr)?.[1] ?? r.stderr).trim() };
-      console.log(r.stderr.split('\n').filter((l) => /retry|✗|← [45]\d\d|dropped/.test(l)).map((l) => l.slice(0, 200)).join('\n'));
+      console.log(r.stderr.split('\n').filter((l) => /retry|✗|← [45]\d\d|session failed/.test(l)).map((l) => l.slice(0, 200)).join('\n'));
     }
   }
   addCounters(totals, proxy.counters);
@@ -331,7 +331,7 @@ describe('regressions found by the fault runs (src/registry)', () => {
       const r = await pushDirect(engineSource(engine, imageA.tag), parseReference(`${proxy.host}/faults-${run}/reg/cut-upload:1`), { retry: RETRY, log: (l) => logs.push(l) });
       expect(r.digest).toBe(expected.get(imageA.tag));
       expect(proxy.counters.cutUpload).toBe(2);
-      expect(logs.some((l) => l.includes('dropped the session') && l.includes('starting a new upload'))).toBe(true);
+      expect(logs.some((l) => l.includes('this session failed') && l.includes('starting a new upload'))).toBe(true);
     } finally {
       await proxy.close();
     }
@@ -377,6 +377,30 @@ describe('regressions found by the fault runs (src/registry)', () => {
     }
   });
 
+  it('bug: a 404 for a dropped upload session whose error body arrived cut off (no BLOB_UPLOAD_* code to read) failed the push', async () => {
+    // Two proxies in a row: the outer one cuts the first blob PUT mid-body (the registry drops
+    // that session); the inner one cuts every blob PUT's answer, so each 404 that follows
+    // arrives with a truncated body, and each 201 is lost after the commit.
+    const inner = await startFaultProxy({ target: { host: world().open.host }, faults: { rate: 1, kinds: { cutDownload: 1 }, only: blobPut } });
+    const outer = await startFaultProxy({ target: { host: inner.host }, faults: { rate: 1, kinds: { cutUpload: 1 }, only: blobPut, maxFaults: 1 } });
+    const logs: string[] = [];
+    try {
+      const r = await pushDirect(engineSource(engine, imageB.tag), parseReference(`${outer.host}/faults-${run}/reg/cut-404:1`), { retry: RETRY, concurrency: 1, log: (l) => logs.push(l) }).catch((e: unknown) => {
+        console.log(logs.filter((l) => !l.startsWith('→')).map((l) => l.slice(0, 200)).join('\n'), inner.events, outer.events);
+        throw e;
+      });
+      expect(r.digest).toBe(expected.get(imageB.tag));
+      expect(outer.counters.cutUpload).toBe(1);
+      expect(logs.some((l) => l.includes('starting a new upload'))).toBe(true);
+      // Every uploaded blob's commit answer was lost; each was found by a HEAD instead of failing.
+      expect(logs.filter((l) => l.includes('the blob is there')).length).toBe(r.blobs.uploaded);
+      expect(storedTags(world().open.dataDir as string, `faults-${run}/reg/cut-404`).get('1')).toBe(r.digest);
+    } finally {
+      await outer.close();
+      await inner.close();
+    }
+  });
+
   it('a blob PUT cut on every attempt gives up after the bounded sessions with a clear error and publishes nothing', async () => {
     const proxy = await targeted('cutUpload', blobPut);
     try {
@@ -388,6 +412,63 @@ describe('regressions found by the fault runs (src/registry)', () => {
       expect(proxy.events.filter((e) => e.method === 'PUT' && e.path.includes('/manifests/'))).toEqual([]);
       expect(storedTags(world().open.dataDir as string, `faults-${run}/reg/always-cut-upload`).size).toBe(0);
     } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('regressions: answers cut mid-body on reads (src/registry/client)', () => {
+  const manifestGet = (m: string, p: string): boolean => m === 'GET' && p.includes('/manifests/');
+  /** Image A pushed straight to the open registry (no proxy), to read back through one. */
+  async function pushedClean(): Promise<{ repository: string; tag: string }> {
+    const repository = `faults-${run}/reads`;
+    await pushDirect(engineSource(engine, imageA.tag), parseReference(`${world().open.host}/${repository}:a`), {});
+    return { repository, tag: 'a' };
+  }
+
+  it('bug: a manifest GET whose answer broke off mid-body threw a bare SocketError; now it is asked again, then fails as REGISTRY_UNREACHABLE', async () => {
+    const w = world();
+    const { repository, tag } = await pushedClean();
+    const proxy = await startFaultProxy({ target: { host: w.open.host }, faults: { rate: 1, kinds: { cutDownload: 1 }, only: manifestGet, maxFaults: 1 } });
+    const logs: string[] = [];
+    const client = new RegistryClient(proxy.host, { retry: RETRY, log: (l) => logs.push(l) });
+    try {
+      // One cut answer: asked again, and the manifest is the one the registry holds.
+      const m = await client.getManifest(repository, tag);
+      expect(m.digest).toBe(storedTags(w.open.dataDir as string, repository).get(tag));
+      expect(proxy.counters.cutDownload).toBe(1);
+      expect(logs.some((l) => l.includes('the answer broke off'))).toBe(true);
+
+      // Every answer cut: a bounded number of GETs, then a coded error.
+      proxy.setFaults({ rate: 1, kinds: { cutDownload: 1 }, only: manifestGet });
+      proxy.resetCounters();
+      const err = await client.getManifest(repository, tag).catch((e: unknown) => e);
+      expect(isImgtoolError(err, 'REGISTRY_UNREACHABLE'), String(err)).toBe(true);
+      expect((err as ImgtoolError).message).toMatch(/^GET manifest .* failed: the connection broke/);
+      expect(proxy.counters.requests).toBe(3);
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+  });
+
+  it('bug: a blob GET whose answer broke off mid-stream failed the reader with a bare SocketError', async () => {
+    const w = world();
+    const { repository } = await pushedClean();
+    const digest = imageA.id;
+    const proxy = await startFaultProxy({ target: { host: w.open.host }, faults: { rate: 1, kinds: { cutDownload: 1 }, only: (m, p) => m === 'GET' && p.includes('/blobs/') } });
+    const client = new RegistryClient(proxy.host, { retry: RETRY });
+    try {
+      const err = await (async () => {
+        const stream = await client.getBlob(repository, digest);
+        for await (const _chunk of stream) {
+          // read to the end (or the cut)
+        }
+      })().catch((e: unknown) => e);
+      expect(isImgtoolError(err, 'REGISTRY_UNREACHABLE'), String(err)).toBe(true);
+      expect((err as ImgtoolError).message).toMatch(new RegExp(`^GET blob ${digest} on .* failed: the connection broke`));
+    } finally {
+      await client.close();
       await proxy.close();
     }
   });

@@ -1,62 +1,51 @@
 /**
  * Helpers for the reliability tests (issue 7): a private dockerd of the test's own that can be
- * killed and restarted, imgtool run as a real process (so it can be interrupted or orphaned
+ * killed, imgtool run as a real process (so it can be interrupted or orphaned
  * by its daemon), and waiting for something to show up in its output or in the daemon.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildBaseImage, dockerCliAsync } from '../../world/base-image.js';
 import { startDockerd, type RunningDaemon } from '../../world/dockerd.js';
 
-/** A private daemon that tests may kill; `restart()` brings it back on the same data. */
+/**
+ * A private daemon that tests may kill. A killed daemon is never restarted: bringing dockerd
+ * back over a crashed containerd can take minutes on a loaded machine, so each kill test gets
+ * a daemon of its own.
+ */
 export interface KillableDaemon {
   readonly host: string;
   readonly dir: string;
-  current: RunningDaemon;
-  /** SIGKILLs dockerd (a crash, not a shutdown); its containerd is left to the restart. */
+  /** SIGKILLs dockerd (a crash, not a shutdown). */
   kill(): void;
-  /** Starts dockerd again on the same directories (images survive). */
-  restart(): Promise<void>;
-  /** Starts it if needed, then stops it cleanly (containers stopped, mounts released) and removes its files. */
+  /** Stops it (cleanly if still alive), kills what a crash left behind, releases mounts, removes its files. */
   dispose(): Promise<void>;
 }
 
 /**
- * Starts a dockerd under a short /tmp directory (unix socket paths are limited to 107 bytes)
- * and builds the world's busybox base image into it as `baseTag`.
+ * Starts a dockerd under `parent` (the world's tmp dir, so the world's reaper finds anything
+ * left over; keep it short: unix socket paths are limited to 107 bytes) and builds the world's
+ * busybox base image into it as `baseTag`.
  */
-export async function startKillableDaemon(baseTag: string): Promise<KillableDaemon> {
-  const dir = mkdtempSync('/tmp/irl-');
-  let current = await startDockerd(dir);
-  buildBaseImage(current.host, join(dir, 'base'), baseTag);
+export async function startKillableDaemon(parent: string, baseTag: string): Promise<KillableDaemon> {
+  const dir = mkdtempSync(join(parent, 'k-'));
+  const running: RunningDaemon = await startDockerd(dir);
+  buildBaseImage(running.host, join(dir, 'base'), baseTag);
   let alive = true;
-  const daemon: KillableDaemon = {
-    host: current.host,
+  return {
+    host: running.host,
     dir,
-    get current() {
-      return current;
-    },
-    set current(d) {
-      current = d;
-    },
     kill() {
       const pid = Number(readFileSync(join(dir, 'pid'), 'utf8').trim());
       process.kill(pid, 'SIGKILL');
       alive = false;
     },
-    async restart() {
-      // The killed dockerd's containerd (its child, pid in exec/containerd/containerd.pid) dies
-      // on its own a moment later; a new dockerd that still sees it alive waits for a socket
-      // that never comes. Wait for it to go, and SIGKILL it if it lingers.
-      await reapContainerd(dir);
-      current = await startDockerd(dir);
-      alive = true;
-    },
     async dispose() {
-      if (!alive) await daemon.restart().catch(() => undefined);
-      await current.stop();
+      if (alive) await running.stop();
+      // A crash leaves containerd and its shims (the RUN's `sleep`) running: they all name `dir`.
+      await killProcessesNaming(dir);
       // A killed dockerd leaves its mounts (data-root bind, overlays) behind: release them first.
       for (const m of mountsBelow(dir)) {
         try {
@@ -65,10 +54,14 @@ export async function startKillableDaemon(baseTag: string): Promise<KillableDaem
           /* already gone */
         }
       }
-      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+      // Anything still busy is left to the world's teardown, which removes its whole tmp dir.
+      try {
+        rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+      } catch {
+        /* see above */
+      }
     },
   };
-  return daemon;
 }
 
 /** Mount points at or below `dir`, deepest first (field 5 of /proc/self/mountinfo). */
@@ -80,31 +73,29 @@ function mountsBelow(dir: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
-/** True while `pid` runs a command that mentions `dir` (a reused pid belongs to someone else). */
-function isOurs(pid: number, dir: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
-  } catch {
-    return false;
+/** SIGKILLs every process whose command line mentions `dir` and waits for them to go. */
+async function killProcessesNaming(dir: string): Promise<void> {
+  const naming = (): number[] =>
+    readdirSync('/proc')
+      .filter((e) => /^\d+$/.test(e))
+      .map(Number)
+      .filter((pid) => pid !== process.pid && commandLineOf(pid).includes(dir));
+  for (const pid of naming()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
   }
+  for (let i = 0; i < 50 && naming().length > 0; i++) await sleep(100);
 }
 
-/** Waits for the daemon's own containerd (from its pidfile under `dir`) to exit. */
-async function reapContainerd(dir: string): Promise<void> {
-  let pid = 0;
+function commandLineOf(pid: number): string {
   try {
-    pid = Number(readFileSync(join(dir, 'exec/containerd/containerd.pid'), 'utf8').trim());
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
   } catch {
-    /* no pidfile: nothing to wait for */
+    return '';
   }
-  for (let i = 0; i < 100 && isOurs(pid, dir); i++) await sleep(100);
-  if (isOurs(pid, dir)) {
-    process.kill(pid, 'SIGKILL');
-    for (let i = 0; i < 50 && isOurs(pid, dir); i++) await sleep(100);
-  }
-  // A pid reused by another process would make dockerd wait for a containerd that is not there.
-  rmSync(join(dir, 'exec/containerd/containerd.pid'), { force: true });
-  await sleep(200);
 }
 
 /** A running imgtool process with its output so far. */
