@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { run } from './program.js';
 
 // The only place that touches the real process: signals, streams, environment, exit code.
 const controller = new AbortController();
@@ -13,15 +12,26 @@ const onSignal = (sig: NodeJS.Signals): void => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-process.exitCode = await run(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  stdin: process.stdin,
-  env: process.env,
-  cwd: process.cwd(),
-  signal: controller.signal,
-  stdoutIsTTY: process.stdout.isTTY === true,
-  stderrIsTTY: process.stderr.isTTY === true,
-});
+const argv = process.argv.slice(2);
+// `imgtool --version` answers before commander and the command table are loaded.
+const versionOnly = argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v');
+if (versionOnly) {
+  const { packageVersion } = await import('./version.js');
+  process.stdout.write(`${packageVersion()}\n`);
+} else {
+  const { run } = await import('./program.js');
+  process.exitCode = await run(argv, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    cwd: process.cwd(),
+    signal: controller.signal,
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+  });
+}
 process.off('SIGINT', onSignal);
 process.off('SIGTERM', onSignal);
+
+export {};

@@ -1,15 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { packageVersion } from './version.js';
 import { ImgtoolError } from '../image/errors.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import type { CliRuntime, GlobalOptions } from './runtime.js';
 import { registerCommands } from './commands/index.js';
 
-/** The package version, read once from package.json next to dist/ or src/. */
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 /** Builds the commander program with the global options and every command. */
 export function createProgram(rt: CliRuntime): Command {

@@ -5,7 +5,10 @@
  * messages through as JSON lines, `quiet` prints nothing.
  */
 import type { Writable } from 'node:stream';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
+
+/** ora's default export; passed in so that only a terminal session pays for loading it. */
+export type OraFactory = typeof import('ora').default;
 import type { JsonMessage } from '../../engine/types.js';
 import type { ProgressEvent } from './tracker.js';
 
@@ -79,7 +82,10 @@ export class SpinnerRenderer implements ProgressRenderer {
   private readonly spinner: Ora;
   private readonly running = new Map<number, string>();
 
-  constructor(private readonly out: Writable) {
+  constructor(
+    private readonly out: Writable,
+    ora: OraFactory,
+  ) {
     this.spinner = ora({ stream: out as NodeJS.WritableStream, isEnabled: true, discardStdin: false, hideCursor: true });
   }
 
@@ -134,13 +140,13 @@ export class SpinnerRenderer implements ProgressRenderer {
   }
 }
 
-/** The display for `mode`, writing to `out`. */
-export function createRenderer(mode: ProgressMode, out: Writable): ProgressRenderer {
+/** The display for `mode`, writing to `out`; ora is loaded only for `tty`. */
+export async function createRenderer(mode: ProgressMode, out: Writable): Promise<ProgressRenderer> {
   switch (mode) {
     case 'plain':
       return new PlainRenderer(out);
     case 'tty':
-      return new SpinnerRenderer(out);
+      return new SpinnerRenderer(out, (await import('ora')).default);
     case 'json':
       return new JsonRenderer(out);
     case 'quiet':

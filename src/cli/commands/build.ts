@@ -111,7 +111,7 @@ async function runBuild(rt: CliRuntime, dir: string, options: BuildCliOptions): 
   const { createRenderer } = await import('../../build/progress/render.js');
   const { connectFromGlobals } = await import('../engine-options.js');
   const mode = options.progress === 'auto' ? (isInteractive(rt) ? 'tty' : 'plain') : options.progress;
-  const renderer = createRenderer(mode, rt.stderr);
+  const renderer = await createRenderer(mode, rt.stderr);
   const chatty = mode === 'plain' || mode === 'tty';
 
   // A Dockerfile or .dockerignore error must stop the build before anything reaches the engine.
