@@ -4,7 +4,7 @@
  * watches this process). Missing prerequisites fail the run with the Debian package to install;
  * integration tests are never skipped.
  */
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -16,6 +16,7 @@ import { freePort } from './procs.js';
 import { startTokenService, tokenHandler, type TokenAccount } from './token-service.js';
 import { startHarborFront } from './harbor.js';
 import { startReaper } from './cleanup.js';
+import { auditTranscripts } from './transcript-audit.js';
 import type { World, WorldAuthRegistry, WorldHarbor, WorldTlsDaemon, WorldTokenRegistry } from './world.js';
 
 const BASE_IMAGE = 'imgtool-test/busybox:1.0';
@@ -128,10 +129,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const tmp = mkdtempSync('/tmp/itw-');
   const reaper = startReaper(tmp);
   const stops: Stops = [];
+  let audit: (() => void) | undefined;
   const teardown = async (): Promise<void> => {
+    // The secrets audit reads the transcripts under tmp, so it runs before anything is removed;
+    // its failure is raised only after the world is gone.
+    let failure: unknown;
+    try {
+      audit?.();
+    } catch (err) {
+      failure = err;
+    }
     // Graceful stops first (dockerd stops its containers), then the reaper sweeps the rest.
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await reaper.finish();
+    if (failure !== undefined) throw failure;
   };
   try {
     const started = Date.now();
@@ -174,9 +185,54 @@ export default async function setup(project: TestProject): Promise<() => Promise
     };
     process.stderr.write(`test world ready in ${Date.now() - started} ms under ${tmp}\n`);
     project.provide('world', world);
+    audit = () => auditSecrets(project, world);
   } catch (err) {
     await teardown();
     throw err;
   }
   return teardown;
+}
+
+/** The audit's floor for a whole-suite run, so that it cannot pass by having read nothing. */
+const MIN_INVOCATIONS = 200;
+const MIN_DEBUG_INVOCATIONS = 10;
+const MIN_TEST_FILES = 10;
+
+/** Integration test files on disk (what a whole-suite run must have run). */
+function integrationTestFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => join(dir, f));
+}
+
+/**
+ * Issue 7, "Secrets": everything imgtool printed in this run (all harnesses record into
+ * `<tmp>/transcripts`) must hold none of the run's passwords or tokens in any encoding. A
+ * whole-suite run must also have audited a meaningful amount of output. Failing sets the exit
+ * code itself: vitest 4 only logs errors thrown by a globalSetup teardown.
+ */
+function auditSecrets(project: TestProject, w: World): void {
+  const accounts = [w.basic, w.tls, w.harbor, w.harbor.reader, w.hub].map(({ username, password }) => ({ username, password }));
+  const r = auditTranscripts(w.tmp, { secrets: w.secrets, secretsFile: w.secretsFile, accounts });
+  const root = project.config.root;
+  const ran = new Set(project.vitest.state.getFiles().filter((f) => f.projectName === project.name).map((f) => f.filepath));
+  const all = integrationTestFiles(join(root, 'test/integration'));
+  const wholeSuite = all.every((f) => ran.has(f)) && !project.config.testNamePattern;
+  process.stderr.write(
+    `secrets audit: ${r.invocations} imgtool invocations (${r.debugInvocations} with --debug) from ${r.testFiles} test files, ` +
+      `${r.bytes} bytes of output searched for ${r.secrets} secrets in ${r.forms} forms: ${r.hits.length} hits` +
+      `${wholeSuite ? '' : ` (partial run: ${ran.size}/${all.length} integration files)`}\n`,
+  );
+  const problems: string[] = r.hits.slice(0, 50).map((h) => `  ${h.kind} in ${h.part} of ${h.label} (${h.file} > ${h.test})`);
+  if (r.hits.length > 50) problems.push(`  ... and ${r.hits.length - 50} more hits`);
+  if (r.unparsed > 0) problems.push(`  ${r.unparsed} transcript lines did not parse (torn writes?)`);
+  if (wholeSuite) {
+    if (r.invocations < MIN_INVOCATIONS) problems.push(`  only ${r.invocations} invocations recorded (expected >= ${MIN_INVOCATIONS}): is a harness not calling recordImgtoolRun?`);
+    if (r.debugInvocations < MIN_DEBUG_INVOCATIONS) problems.push(`  only ${r.debugInvocations} --debug invocations recorded (expected >= ${MIN_DEBUG_INVOCATIONS})`);
+    if (r.testFiles < MIN_TEST_FILES) problems.push(`  only ${r.testFiles} test files recorded output (expected >= ${MIN_TEST_FILES})`);
+  }
+  if (problems.length > 0) {
+    process.exitCode = 1;
+    throw new Error(`secrets audit failed:\n${problems.join('\n')}`);
+  }
 }

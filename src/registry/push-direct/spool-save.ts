@@ -1,8 +1,10 @@
 /**
  * Reads a `docker save` tar as a stream (from the engine's `GET /images/{name}/get` or a
  * `docker-archive:` file) in one pass, compressing each layer to a temporary file as it goes
- * by, so nothing is held in memory and the uncompressed tar is never written to disk. The
- * small JSON documents (manifest.json, the config) are kept in memory. Both layouts are
+ * by, so nothing is held in memory. When nothing can be skipped, a layer is compressed straight
+ * from the tar (a large one also streamed to the registry); when the registry may have some
+ * layers already, each is copied raw and hashed first and compressed only if its diff id is not
+ * one the registry has. The small JSON documents (manifest.json, the config) are kept in memory. Both layouts are
  * understood: Engine ≤ 24 (`<id>/layer.tar`, `<hex>.json`, symlinks for repeated layers) and
  * Engine ≥ 25 (an OCI layout with uncompressed `blobs/sha256/<hex>` plus manifest.json).
  * A layer is announced through `onLayer` as soon as it is compressed, so uploads can start
@@ -50,7 +52,7 @@ export interface SpoolOptions {
   /** Where the temporary directory goes (default: the OS temp dir). */
   readonly tmpDir?: string;
   readonly signal?: AbortSignal;
-  /** gzip level (default 6). */
+  /** gzip level (default `DEFAULT_GZIP_LEVEL`, see compress.ts). */
   readonly gzipLevel?: number;
   /** Called when a layer file is ready, before the tar has been read to its end. */
   readonly onLayer?: (layer: CompressedFile & { readonly entryPath: string; readonly streamed?: LayerStream }) => void;

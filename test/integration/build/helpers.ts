@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { run, type BaseRuntime } from '../../../src/cli/program.js';
 import { world } from '../../world/world.js';
+import { recordImgtoolRun } from '../../world/transcript.js';
 
 /** What one in-process run of imgtool printed. */
 export interface RunResult {
@@ -43,6 +44,7 @@ export async function imgtool(
     stderrIsTTY: false,
   };
   const code = await run(argv, base);
+  recordImgtoolRun('build/helpers', argv, { stdout, stderr }, base.cwd);
   return { code, stdout, stderr };
 }
 

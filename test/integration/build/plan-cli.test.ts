@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { run, type BaseRuntime } from '../../../src/cli/program.js';
 import type { BuildPlan } from '../../../src/build/plan/index.js';
 import { world } from '../../world/world.js';
+import { recordImgtoolRun } from '../../world/transcript.js';
 
 interface PlanJson extends BuildPlan {
   readonly context: {
@@ -45,6 +46,7 @@ async function imgtool(argv: string[], opts: { cwd: string; env?: NodeJS.Process
     stderrIsTTY: false,
   };
   const code = await run(argv, rt);
+  recordImgtoolRun('plan-cli', argv, { stdout, stderr }, rt.cwd);
   return { code, stdout, stderr };
 }
 

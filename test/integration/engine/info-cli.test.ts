@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, type BaseRuntime } from '../../../src/cli/program.js';
 import { startDockerd, type RunningDaemon } from '../../world/dockerd.js';
 import { world } from '../../world/world.js';
+import { recordImgtoolRun } from '../../world/transcript.js';
 
 /** Runs imgtool in-process with captured output. */
 async function imgtool(argv: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -29,6 +30,7 @@ async function imgtool(argv: string[], env: Record<string, string>): Promise<{ c
     stderrIsTTY: false,
   };
   const code = await run(argv, base);
+  recordImgtoolRun('info-cli', argv, { stdout, stderr }, base.cwd);
   return { code, stdout, stderr };
 }
 

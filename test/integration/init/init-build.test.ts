@@ -19,6 +19,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { run, type BaseRuntime } from '../../../src/cli/program.js';
 import { dockerCliAsync } from '../../world/base-image.js';
 import { world } from '../../world/world.js';
+import { recordImgtoolRun } from '../../world/transcript.js';
 import { buildLocalImages, LOCAL_IMAGES } from './local-images.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/init/', import.meta.url));
@@ -45,6 +46,7 @@ async function imgtool(argv: string[]): Promise<{ code: number; stdout: string; 
     stderrIsTTY: false,
   };
   const code = await run(argv, rt);
+  recordImgtoolRun('init-build', argv, { stdout, stderr }, rt.cwd);
   return { code, stdout, stderr };
 }
 

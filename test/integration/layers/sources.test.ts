@@ -14,6 +14,7 @@ import { run, type BaseRuntime } from '../../../src/cli/program.js';
 import type { HistoryReport, InspectReport } from '../../../src/layers/report.js';
 import { dockerCli } from '../../world/base-image.js';
 import { world, type World } from '../../world/world.js';
+import { recordImgtoolRun } from '../../world/transcript.js';
 
 /** Runs imgtool in-process with captured output against the private daemon. */
 async function imgtool(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -43,6 +44,7 @@ async function imgtool(argv: string[]): Promise<{ code: number; stdout: string; 
     stderrIsTTY: false,
   };
   const code = await run(argv, base);
+  recordImgtoolRun('layers/sources', argv, { stdout, stderr }, base.cwd);
   return { code, stdout, stderr };
 }
 

@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { leakedSecrets, world } from '../../world/world.js';
+import { recordImgtoolOutput } from '../../world/transcript.js';
 import { RegistryClient } from '../../../src/registry/client/client.js';
 import { verifyLogin } from '../../../src/registry/client/login.js';
 import { bufferBlob, uploadBlob } from '../../../src/registry/client/upload.js';
@@ -47,6 +48,7 @@ describe('verifyLogin against every registry of the world', () => {
     expect(r).toEqual({ authRequired: true });
     expect(logs.filter((l) => l.startsWith('→ POST')).length).toBe(1);
     expect(logs.some((l) => /^→ GET .*\/service\/token\?.*offline_token=true/.test(l))).toBe(true);
+    recordImgtoolOutput('client: verifyLogin log lines', logs.join('\n'));
     expect(leakedSecrets(logs.join('\n'))).toEqual([]);
     const err = await failure(verifyLogin(harbor.host, { username: harbor.username, password: 'wrong' }));
     expect(err.code).toBe('REGISTRY_UNAUTHORIZED');

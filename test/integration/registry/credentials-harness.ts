@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { run } from '../../../src/cli/program.js';
 import { dockerCliAsync, type DockerCliResult } from '../../world/base-image.js';
 import { leakedSecrets, world } from '../../world/world.js';
+import { recordImgtoolRun } from '../../world/transcript.js';
 
 const root = join(dirname(new URL(import.meta.url).pathname), '../../..');
 
@@ -61,6 +62,7 @@ export async function imgtool(argv: string[], env: Record<string, string>, stdin
   });
   const result = { code, stdout: out(), stderr: err() };
   transcript.push(result.stdout, result.stderr);
+  recordImgtoolRun('credentials-harness', argv, result, world().tmp);
   return result;
 }
 
@@ -116,6 +118,7 @@ export function imgtoolProcess(main: string, argv: string[], env: Record<string,
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('close', (code) => {
       transcript.push(stdout, stderr);
+      recordImgtoolRun('credentials-harness (process)', argv, { stdout, stderr });
       resolve({ code: code ?? -1, stdout, stderr });
     });
     child.stdin.end(stdin);

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leakedSecrets, world } from '../../world/world.js';
+import { recordImgtoolRun } from '../../world/transcript.js';
 import { dockerCli, dockerCliAsync } from '../../world/base-image.js';
+import { startFaultProxy } from '../../world/fault-proxy.js';
 import { connectEngine, type EngineClient } from '../../../src/engine/client.js';
 import { parseReference } from '../../../src/image/reference.js';
 import { BlobLocations } from '../../../src/registry/push-direct/blob-locations.js';
@@ -194,6 +196,37 @@ describe('re-push without compressing or exporting what the registry has', () =>
   });
 });
 
+describe('a large layer is uploaded while it is compressed', () => {
+  it('streams it in one PATCH and commits it by digest; a stream cut mid-way falls back to the file (fault proxy)', async () => {
+    const { open } = world();
+    const n = uniq();
+    const big = `imgtool-test/repush-big:${n}`;
+    // 40 MiB of random bytes: above the 32 MiB streaming threshold.
+    build(big, [`FROM ${world().baseImage}`, `RUN echo ${n} > /nonce`, 'RUN dd if=/dev/urandom of=/big bs=1048576 count=40 2>/dev/null', 'CMD ["cat", "/nonce"]']);
+    // The cut is a fake (no registry fails on demand); the registry behind the proxy is real.
+    const proxy = await startFaultProxy({ target: { host: open.host } });
+    try {
+      const clean = await pushDirect(engineSource(engine, big), parseReference(`${proxy.host}/repush/big:${n}`), { log });
+      const patches = proxy.events.filter((e) => e.method === 'PATCH');
+      expect(patches.length).toBe(1); // the big layer, streamed; the small ones go monolithic
+      expect(clean.blobs.uploaded).toBeGreaterThanOrEqual(3);
+      expect(await pullAndRun(`${open.host}/repush/big:${n}`)).toBe(n);
+
+      proxy.setFaults({ rate: 1, kinds: { cutUpload: 1 }, only: (m) => m === 'PATCH', maxFaults: 1 });
+      proxy.resetCounters();
+      const here: string[] = [];
+      const cut = await pushDirect(engineSource(engine, big), parseReference(`${proxy.host}/repush/big-cut-${n}:1`), { log: (l) => here.push(l) });
+      logs.push(...here);
+      expect(proxy.counters.cutUpload).toBe(1);
+      expect(here.some((l) => /streamed upload of sha256:[0-9a-f]{64} failed .*uploading it from its file/.test(l))).toBe(true);
+      expect(cut.digest).toBe(clean.digest);
+      expect(await pullAndRun(`${open.host}/repush/big-cut-${n}:1`)).toBe(n);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
 describe('imgtool push --direct keeps its cache under XDG_CACHE_HOME', () => {
   async function cli(argv: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
     const { run } = await import('../../../src/cli/program.js');
@@ -206,6 +239,7 @@ describe('imgtool push --direct keeps its cache under XDG_CACHE_HOME', () => {
     const code = await run(argv, { stdout, stderr, stdin: Readable.from([]), env, cwd: world().tmp, signal: new AbortController().signal, stdoutIsTTY: false, stderrIsTTY: false });
     const r = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
     logs.push(r.stdout, r.stderr);
+    recordImgtoolRun('direct-push-repush', argv, r, world().tmp);
     return r;
   }
 

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leakedSecrets, world } from '../../world/world.js';
+import { recordImgtoolOutput } from '../../world/transcript.js';
 import { dockerCli, dockerCliAsync } from '../../world/base-image.js';
 import { startFaultProxy } from '../../world/fault-proxy.js';
 import { connectEngine } from '../../../src/engine/client.js';
@@ -72,6 +73,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await engine?.close();
+  recordImgtoolOutput('direct-push: pushDirect log lines', logs.join('\n'));
   expect(leakedSecrets(logs.join('\n'))).toEqual([]);
 });
 

@@ -276,8 +276,9 @@ describe('direct push through the fault proxy at a 20% fault rate (fixed seed)',
     for (const k of FAULT_KINDS) expect(totals[k], `${k} injected`).toBeGreaterThan(0);
     const injected = FAULT_KINDS.reduce((a, k) => a + totals[k], 0);
     expect(injected / totals.requests).toBeGreaterThan(0.1);
-    // Faults this sparse are what retries are for: (almost) every push must get through.
-    expect(f.survived, f.failures.join('\n')).toBeGreaterThanOrEqual(PUSHES - 3);
+    // Faults this sparse are what retries are for: at least 90% of the pushes must get through
+    // (before the upload-session fixes, a cut upload failed the push: about 40% got through).
+    expect(f.survived, f.failures.join('\n')).toBeGreaterThanOrEqual(Math.ceil(PUSHES * 0.9));
 
     const { checked, dangling } = danglingManifests(w.open.dataDir as string, `faults-${run}`);
     expect(dangling).toEqual([]);

@@ -24,6 +24,10 @@ const MAX_FAULTS_PER_PUSH = 2;
 let image: LayeredImage;
 let cleanDigest: string;
 const printed: string[] = [];
+/** Every kind, the connection cuts three times as likely as the rest. */
+const ENGINE_KINDS = { status500: 1, status503: 1, status429: 1, cutUpload: 3, cutDownload: 3, slow: 1 } as const;
+/** Requests with a body: blob upload starts, chunks and completions, and the manifest PUT. */
+const withBody = (method: string, path: string): boolean => (method === 'PUT' || method === 'PATCH' || method === 'POST') && /\/(blobs\/uploads|manifests)\//.test(path);
 
 beforeAll(async () => {
   const w = world();
@@ -54,7 +58,8 @@ describe('engine push through the fault proxy (20% faults, at most 2 a push, fix
         const target = `${proxy.host}/${repository}:t`;
         must(await dockerCliAsync(w.docker.host, ['tag', image.tag, target]), 'docker tag');
         proxy.resetCounters();
-        proxy.setFaults({ rate: 0.2, seed: 1000 + i, retryAfterSeconds: 1, slowMs: 150, maxFaults: MAX_FAULTS_PER_PUSH });
+        // Faults go to the requests that carry content (blob uploads, the manifest PUT); with only two a push, cuts weigh more.
+        proxy.setFaults({ rate: 0.2, seed: 1000 + i, retryAfterSeconds: 1, slowMs: 150, maxFaults: MAX_FAULTS_PER_PUSH, only: withBody, kinds: ENGINE_KINDS });
         const r = await imgtoolInProcess(['push', target], imgtoolEnv());
         printed.push(r.stdout, r.stderr);
         addCounters(totals, proxy.counters);

@@ -12,6 +12,7 @@ import { dockerCliAsync, type DockerCliResult } from '../../world/base-image.js'
 import type { FaultCounters, FaultEvent, FaultKind } from '../../world/fault-proxy.js';
 import { FAULT_KINDS } from '../../world/fault-proxy.js';
 import { world } from '../../world/world.js';
+import { recordImgtoolRun } from '../../world/transcript.js';
 
 /** A unique lowercase suffix for tags and repositories. */
 export function uniqName(): string {
@@ -192,7 +193,9 @@ export async function imgtoolInProcess(argv: string[], env: Record<string, strin
     stdoutIsTTY: false,
     stderrIsTTY: false,
   });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+  const r = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+  recordImgtoolRun('faults-helpers', argv, r, world().tmp);
+  return r;
 }
 
 /** A DOCKER_CONFIG dir for imgtool, optionally with Basic credentials for `host` in config.json. */

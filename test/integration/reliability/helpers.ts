@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildBaseImage, dockerCliAsync } from '../../world/base-image.js';
 import { startDockerd, type RunningDaemon } from '../../world/dockerd.js';
+import { recordImgtoolRun } from '../../world/transcript.js';
 
 /**
  * A private daemon that tests may kill. A killed daemon is never restarted: bringing dockerd
@@ -116,7 +117,10 @@ export function startImgtool(main: string, argv: string[], env: Record<string, s
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
   child.stdin?.end(stdin);
   const exited = new Promise<number>((resolve) => {
-    child.on('close', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 0)));
+    child.on('close', (code, signal) => {
+      recordImgtoolRun('reliability/helpers (process)', argv, { stdout: out, stderr: err });
+      resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 0));
+    });
   });
   return { child, stdout: () => out, stderr: () => err, exited };
 }

@@ -18,6 +18,7 @@ import { run } from '../../../src/cli/program.js';
 import { encodeRegistryAuth } from '../../../src/registry/credentials/index.js';
 import { world, worldSecrets } from '../../world/world.js';
 import { uniq } from './helpers.js';
+import { recordImgtoolRun } from '../../world/transcript.js';
 
 interface Result {
   readonly code: number;
@@ -47,6 +48,7 @@ async function imgtool(argv: string[], env: Record<string, string>, stdin = '', 
   });
   const r = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
   printed.push(`$ imgtool ${argv.join(' ')}`, r.stdout, r.stderr);
+  recordImgtoolRun('secrets', argv, r, cwd);
   return r;
 }
 
