@@ -99,13 +99,7 @@ async function inspectBases(engine: EngineClient, images: readonly string[], sig
  * (DOCKERIGNORE_INVALID). The CLI calls it before connecting, so such errors never cost a request.
  */
 export async function checkBuildInputs(opts: Omit<PrepareBuildContextOptions, 'engine' | 'fullContext'>): Promise<BuildPlan> {
-  const input = await resolveBuildInput({
-    cwd: opts.cwd,
-    ...(opts.contextDir === undefined ? {} : { contextDir: opts.contextDir }),
-    ...(opts.dockerfile === undefined ? {} : { dockerfile: opts.dockerfile }),
-    ...(opts.readStdin === undefined ? {} : { readStdin: opts.readStdin }),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  });
+  const input = await resolveInputOf(opts);
   const plan = planBuild({
     dockerfileText: input.dockerfileText,
     dockerfilePath: input.dockerfileDisplay,
@@ -119,18 +113,23 @@ export async function checkBuildInputs(opts: Omit<PrepareBuildContextOptions, 'e
   return plan;
 }
 
-/**
- * Plans the build and chooses the entries to send. Dockerfile errors (DOCKERFILE_SYNTAX,
- * DOCKERFILE_INVALID) and .dockerignore errors are thrown before the engine is contacted.
- */
-export async function prepareBuildContext(opts: PrepareBuildContextOptions): Promise<PreparedBuildContext> {
-  const input = await resolveBuildInput({
+/** Finds the context dir and reads the Dockerfile the options name. */
+function resolveInputOf(opts: Omit<PrepareBuildContextOptions, 'engine' | 'fullContext'>): ReturnType<typeof resolveBuildInput> {
+  return resolveBuildInput({
     cwd: opts.cwd,
     ...(opts.contextDir === undefined ? {} : { contextDir: opts.contextDir }),
     ...(opts.dockerfile === undefined ? {} : { dockerfile: opts.dockerfile }),
     ...(opts.readStdin === undefined ? {} : { readStdin: opts.readStdin }),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
+}
+
+/**
+ * Plans the build and chooses the entries to send. Dockerfile errors (DOCKERFILE_SYNTAX,
+ * DOCKERFILE_INVALID) and .dockerignore errors are thrown before the engine is contacted.
+ */
+export async function prepareBuildContext(opts: PrepareBuildContextOptions): Promise<PreparedBuildContext> {
+  const input = await resolveInputOf(opts);
   const planOptions = {
     dockerfileText: input.dockerfileText,
     dockerfilePath: input.dockerfileDisplay,

@@ -128,6 +128,33 @@ export function relativeTime(then: Date, now: Date): string {
   return `${Math.round(d / 365)} years ago`;
 }
 
+/** What both reports say first: which image, where it was found, its platform and digests. */
+interface ReportHeaderInput {
+  readonly image: string;
+  readonly resolvedFrom?: 'engine' | 'registry';
+  readonly config: ImageConfig;
+  readonly configDigest?: string;
+  readonly manifestDigest?: string;
+}
+
+function reportHeader(input: ReportHeaderInput): {
+  schemaVersion: 1;
+  image: string;
+  resolvedFrom?: 'engine' | 'registry';
+  platform: string;
+  configDigest?: string;
+  manifestDigest?: string;
+} {
+  return {
+    schemaVersion: 1,
+    image: input.image,
+    ...(input.resolvedFrom === undefined ? {} : { resolvedFrom: input.resolvedFrom }),
+    platform: formatPlatform(configPlatform(input.config)),
+    ...(input.configDigest === undefined ? {} : { configDigest: input.configDigest }),
+    ...(input.manifestDigest === undefined ? {} : { manifestDigest: input.manifestDigest }),
+  };
+}
+
 /** Inputs of {@link buildHistoryReport}. */
 export interface HistoryReportInput {
   readonly image: string;
@@ -179,12 +206,7 @@ export function buildHistoryReport(input: HistoryReportInput): HistoryReport {
   });
   const malformed: ImgtoolError | undefined = mapping.malformed;
   return {
-    schemaVersion: 1,
-    image: input.image,
-    ...(input.resolvedFrom === undefined ? {} : { resolvedFrom: input.resolvedFrom }),
-    platform: formatPlatform(configPlatform(input.config)),
-    ...(input.configDigest === undefined ? {} : { configDigest: input.configDigest }),
-    ...(input.manifestDigest === undefined ? {} : { manifestDigest: input.manifestDigest }),
+    ...reportHeader(input),
     sizes: { uncompressed: input.sizeOrigin, compressed: compressedKnown },
     layerMapping: input.layerMapping ?? 'config',
     rows: oldestFirst.reverse(),
@@ -317,12 +339,7 @@ export function buildInspectReport(input: InspectReportInput): InspectReport {
   const compressedKnown = input.layers.length > 0 && input.layers.every((l) => l.compressedSize !== undefined);
   const a = input.analysis;
   return {
-    schemaVersion: 1,
-    image: input.image,
-    ...(input.resolvedFrom === undefined ? {} : { resolvedFrom: input.resolvedFrom }),
-    platform: formatPlatform(configPlatform(input.config)),
-    ...(input.configDigest === undefined ? {} : { configDigest: input.configDigest }),
-    ...(input.manifestDigest === undefined ? {} : { manifestDigest: input.manifestDigest }),
+    ...reportHeader(input),
     totalBytes: a.totalBytes,
     wastedBytes: a.wastedBytes,
     finalBytes: a.finalBytes,
