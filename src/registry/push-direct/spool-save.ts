@@ -4,9 +4,10 @@
  * by, so nothing is held in memory. When nothing can be skipped, a layer is compressed straight
  * from the tar (a large one also streamed to the registry); when the registry may have some
  * layers already, each is copied raw and hashed first and compressed only if its diff id is not
- * one the registry has. The small JSON documents (manifest.json, the config) are kept in memory. Both layouts are
- * understood: Engine ≤ 24 (`<id>/layer.tar`, `<hex>.json`, symlinks for repeated layers) and
- * Engine ≥ 25 (an OCI layout with uncompressed `blobs/sha256/<hex>` plus manifest.json).
+ * one the registry has. The small JSON documents (manifest.json, the config) are kept in
+ * memory. Both layouts are understood: Engine ≤ 24 (`<id>/layer.tar`, `<hex>.json`, symlinks
+ * for repeated layers) and Engine ≥ 25 (an OCI layout with uncompressed `blobs/sha256/<hex>`
+ * plus manifest.json).
  * A layer is announced through `onLayer` as soon as it is compressed, so uploads can start
  * while the rest of the tar still streams.
  */
