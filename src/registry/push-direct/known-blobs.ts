@@ -142,7 +142,10 @@ export class KnownBlobs {
         );
         remoteDiffIds = parseImageConfig(bytes).rootfs.diff_ids;
       } catch (err) {
-        if (!absent(err) && !isImgtoolError(err, 'CONFIG_INVALID')) throw err;
+        // Only a refusal or a cancel ends the push here; a cut or failed read of a blob that is
+        // merely a shortcut just teaches nothing, and the normal upload path takes over.
+        if (mustStop(err)) throw err;
+        this.log?.(`config of ${this.repository}:${reference} unreadable (${(err as Error).message.split('\n')[0]}); not comparing with it`);
         return;
       }
     }
@@ -276,8 +279,15 @@ export class KnownBlobs {
           this.log?.(`${this.repository} serves config ${digest} with other content; uploading it instead`);
           return undefined;
         }
-        throw err;
+        if (mustStop(err)) throw err;
+        this.log?.(`config ${digest} unreadable in ${this.repository} (${(err as Error).message.split('\n')[0]}); uploading it instead`);
+        return undefined;
       }
     });
   }
+}
+
+/** Errors that must end the push rather than fall back to uploading: refusals and cancels. */
+function mustStop(err: unknown): boolean {
+  return isImgtoolError(err, 'REGISTRY_UNAUTHORIZED', 'REGISTRY_DENIED', 'ABORTED');
 }
