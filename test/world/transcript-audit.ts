@@ -40,6 +40,8 @@ export interface AuditResult {
   readonly invocations: number;
   readonly debugInvocations: number;
   readonly bytes: number;
+  /** Files imgtool wrote (--metadata-file, --iidfile, --digest-file) among the parts. */
+  readonly writtenFiles: number;
   /** Test files that recorded at least one invocation. */
   readonly testFiles: number;
   /** Distinct secrets searched for (before encodings). */
@@ -148,6 +150,7 @@ export function auditTranscripts(tmp: string, w: AuditSecrets): AuditResult {
   let invocations = 0;
   let debugInvocations = 0;
   let bytes = 0;
+  let writtenFiles = 0;
   let unparsed = 0;
   for (const name of files) {
     for (const line of readFileSync(join(dir, name), 'utf8').split('\n')) {
@@ -164,6 +167,7 @@ export function auditTranscripts(tmp: string, w: AuditSecrets): AuditResult {
       if (entry.file) testFiles.add(entry.file);
       for (const part of entry.parts ?? []) {
         const text = part.text ?? '';
+        if (part.name?.startsWith('--')) writtenFiles++;
         bytes += Buffer.byteLength(text);
         const kinds = find(text);
         for (const decoded of decodedRuns(text)) for (const k of findRaw(decoded)) kinds.add(`${k} inside a base64 run`);
@@ -172,7 +176,7 @@ export function auditTranscripts(tmp: string, w: AuditSecrets): AuditResult {
     }
   }
   return {
-    transcriptFiles: files.length, invocations, debugInvocations, bytes, testFiles: testFiles.size,
+    transcriptFiles: files.length, invocations, debugInvocations, bytes, writtenFiles, testFiles: testFiles.size,
     secrets: w.secrets.length + forms.filter((f) => f.kind.startsWith('issued token') && !f.kind.includes('base64')).length, forms: forms.length, hits, unparsed,
   };
 }
