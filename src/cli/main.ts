@@ -3,8 +3,10 @@
 // The only place that touches the real process: signals, streams, environment, exit code.
 const controller = new AbortController();
 let interrupts = 0;
+let received: NodeJS.Signals | undefined;
 const onSignal = (sig: NodeJS.Signals): void => {
   interrupts += 1;
+  received ??= sig;
   // A second Ctrl-C means "now": do not wait for clean-up.
   if (interrupts > 1) process.exit(130);
   controller.abort(new Error(`received ${sig}`));
@@ -30,6 +32,8 @@ if (versionOnly) {
     stdoutIsTTY: process.stdout.isTTY === true,
     stderrIsTTY: process.stderr.isTTY === true,
   });
+  // A cancelled run exits 130 (SIGINT); stopped by SIGTERM it exits 143, as shells report it.
+  if (process.exitCode === 130 && received === 'SIGTERM') process.exitCode = 143;
 }
 process.off('SIGINT', onSignal);
 process.off('SIGTERM', onSignal);

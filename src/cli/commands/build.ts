@@ -20,6 +20,7 @@ interface BuildCliOptions {
   builder?: 'classic' | 'buildkit';
   progress: 'auto' | 'plain' | 'json' | 'quiet';
   fullContext?: boolean;
+  json?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -90,12 +91,13 @@ export function register(program: Command, rt: CliRuntime): void {
     .addOption(new Option('--builder <builder>', 'classic (API version=1) or buildkit (version=2); default: DOCKER_BUILDKIT, else the engine default').choices(['classic', 'buildkit']))
     .addOption(new Option('--progress <mode>', 'progress output on stderr').choices(['auto', 'plain', 'json', 'quiet']).default('auto'))
     .option('--full-context', 'send every file not in .dockerignore (as the docker CLI does) instead of only what the build reads')
+    .option('--json', 'print the result (image ID, tags, context bytes, duration) as JSON instead of the bare image ID')
     .action(async (dir: string, options: BuildCliOptions) => runBuild(rt, dir, options));
 }
 
 async function runBuild(rt: CliRuntime, dir: string, options: BuildCliOptions): Promise<void> {
   const { parseReference } = await import('../../image/reference.js');
-  const { log, printResult, isInteractive } = await import('../runtime.js');
+  const { log, printJson, printResult, isInteractive } = await import('../runtime.js');
 
   // Everything the user typed is checked before any request.
   for (const t of options.tag) {
@@ -180,22 +182,23 @@ async function runBuild(rt: CliRuntime, dir: string, options: BuildCliOptions): 
         const { resolve } = await import('node:path');
         await writeFile(resolve(rt.cwd, options.iidfile), result.imageId);
       }
+      const metadata = {
+        imageId: result.imageId,
+        tags: result.tags,
+        builder: result.builder,
+        contextBytes: result.contextBytes,
+        contextEntries: result.contextEntries,
+        contextMode: result.contextMode,
+        ...(result.fullContextReason === undefined ? {} : { fullContextReason: result.fullContextReason }),
+        durationMs: result.durationMs,
+      };
       if (options.metadataFile) {
         const { writeFile } = await import('node:fs/promises');
         const { resolve } = await import('node:path');
-        const metadata = {
-          imageId: result.imageId,
-          tags: result.tags,
-          builder: result.builder,
-          contextBytes: result.contextBytes,
-          contextEntries: result.contextEntries,
-          contextMode: result.contextMode,
-          ...(result.fullContextReason === undefined ? {} : { fullContextReason: result.fullContextReason }),
-          durationMs: result.durationMs,
-        };
         await writeFile(resolve(rt.cwd, options.metadataFile), `${JSON.stringify(metadata, null, 2)}\n`);
       }
-      printResult(rt, result.imageId);
+      if (options.json) printJson(rt, metadata);
+      else printResult(rt, result.imageId);
     } catch (err) {
       renderer.end(err instanceof Error ? err.message : String(err));
       throw err;

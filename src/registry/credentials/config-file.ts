@@ -100,7 +100,10 @@ export function parseConfig(path: string, text: string): ConfigFileContent {
   try {
     parsed = JSON.parse(body);
   } catch (err) {
-    throw configInvalid(path, `it is not JSON (${err instanceof Error ? err.message : String(err)})`, err);
+    // V8's message quotes the text around the fault, which may be an `auth` value: keep only
+    // the position, and no cause that would carry the quote to --debug.
+    const position = /position (\d+)/.exec(err instanceof Error ? err.message : '')?.[1];
+    throw configInvalid(path, `it is not JSON${position === undefined ? '' : ` (error at character ${position})`}`);
   }
   return validate(path, parsed);
 }

@@ -153,9 +153,9 @@ export async function helperGet(name: string, serverURL: string, opts: HelperOpt
   let parsed: unknown;
   try {
     parsed = JSON.parse(run.stdout);
-  } catch (e) {
-    // Never echo the output: it may be the secret.
-    throw new ImgtoolError('CREDENTIALS_HELPER_FAILED', `credential helper ${helperProgram(name)} answered "get" for ${serverURL} with something that is not JSON`, { cause: e, details: { helper: helperProgram(name) } });
+  } catch {
+    // Never echo the output, not even through the parse error as a cause: it may be the secret.
+    throw new ImgtoolError('CREDENTIALS_HELPER_FAILED', `credential helper ${helperProgram(name)} answered "get" for ${serverURL} with something that is not JSON`, { details: { helper: helperProgram(name) } });
   }
   const o = parsed as Partial<Record<keyof HelperCredentials, unknown>>;
   const username = typeof o.Username === 'string' ? o.Username : '';
@@ -189,7 +189,8 @@ export async function helperList(name: string, opts: HelperOptions): Promise<Rec
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') out[k] = v;
     return out;
-  } catch (e) {
-    throw new ImgtoolError('CREDENTIALS_HELPER_FAILED', `credential helper ${helperProgram(name)} answered "list" with something that is not a JSON object`, { cause: e, details: { helper: helperProgram(name) } });
+  } catch {
+    // The parse error would quote the output, which may hold server names and users: not echoed.
+    throw new ImgtoolError('CREDENTIALS_HELPER_FAILED', `credential helper ${helperProgram(name)} answered "list" with something that is not a JSON object`, { details: { helper: helperProgram(name) } });
   }
 }

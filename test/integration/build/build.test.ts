@@ -106,6 +106,13 @@ describe.each(builders)('imgtool build (%s)', (builder) => {
     });
     expect(b.code).toBe(0);
     const id = b.stdout.trim();
+
+    // --json prints the same facts as --metadata-file on stdout instead of the bare ID.
+    const c = await imgtool(['build', '--builder', builder, '-f', join(outside, 'build.Dockerfile'), '--progress', 'quiet', '--json', ctx], {
+      env: { DOCKER_HOST: w.docker.host },
+    });
+    expect(c.code).toBe(0);
+    expect(JSON.parse(c.stdout)).toMatchObject({ imageId: a.stdout.trim(), tags: [], contextMode: 'minimal', builder });
     expect(dockerCli(w.docker.host, ['run', '--rm', '--network', 'none', id, 'cat', '/from-stdin.txt'])).toBe('data\n');
     // The injected Dockerfile is hidden from the build (named in .dockerignore, as the docker CLI does).
     expect(dockerCli(w.docker.host, ['run', '--rm', '--network', 'none', id, 'ls', '/'])).not.toContain('.dockerfile');

@@ -131,6 +131,28 @@ describe('reading config.json auths', () => {
     await expect(resolveCredentials('h:1', opts())).rejects.toMatchObject({ code: 'CREDENTIALS_CONFIG_INVALID' });
   });
 
+  it('bug: a config.json that is not JSON had its auth value quoted in the error by the JSON parser', async () => {
+    const secret = b64('user:hunter2-secret');
+    await writeConfig(`{"auths":{"h:1":{"auth":${secret}}}}`);
+    const err = (await resolveCredentials('h:1', opts()).catch((e: unknown) => e)) as ImgtoolError;
+    expect(err.code).toBe('CREDENTIALS_CONFIG_INVALID');
+    expect(err.message).toMatch(/it is not JSON/);
+    // Neither the message nor a cause (printed by --debug) may carry any part of the value.
+    const everything = `${err.message} ${String(err.hint)} ${err.cause instanceof Error ? err.cause.message : String(err.cause)}`;
+    expect(everything).not.toContain(secret.slice(0, 6));
+  });
+
+  it('bug: a helper answering "get" with a bare token had it quoted through the parse error cause', async () => {
+    await mkdir(binDir, { recursive: true });
+    const helper = join(binDir, 'docker-credential-bare');
+    await writeFile(helper, '#!/bin/sh\necho tok-s3cret-bare-123\n');
+    await chmod(helper, 0o755);
+    await writeConfig({ auths: {}, credsStore: 'bare' });
+    const err = (await resolveCredentials('h:1', opts()).catch((e: unknown) => e)) as ImgtoolError;
+    expect(err.code).toBe('CREDENTIALS_HELPER_FAILED');
+    expect(`${err.message} ${String(err.cause)} ${JSON.stringify(err.toJSON())}`).not.toContain('s3cret');
+  });
+
   it('the error for a bad auth field never contains the secret', async () => {
     await writeConfig({ auths: { 'h:1': { auth: b64('s3cretwithoutcolon') } } });
     const err = (await resolveCredentials('h:1', opts()).catch((e: unknown) => e)) as ImgtoolError;
