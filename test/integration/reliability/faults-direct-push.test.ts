@@ -345,8 +345,11 @@ describe('regressions found by the fault runs (src/registry)', () => {
       const r = await pushDirect(engineSource(engine, imageB.tag), parseReference(`${proxy.host}/faults-${run}/reg/cut-answer:1`), { retry: RETRY, log: (l) => logs.push(l) });
       expect(r.digest).toBe(expected.get(imageB.tag));
       expect(proxy.counters.cutDownload).toBe(2);
-      // The lost answers were recognised as committed blobs (a HEAD), not uploaded again.
-      expect(logs.filter((l) => l.includes('the blob is there')).length).toBe(2);
+      // The lost answers were recognised as committed blobs (a HEAD), not uploaded again. Both
+      // cuts may land on one blob (the transport's own retry of the PUT is cut again), so at
+      // least one recognition, and no fresh upload session.
+      expect(logs.filter((l) => l.includes('the blob is there')).length).toBeGreaterThanOrEqual(1);
+      expect(logs.filter((l) => l.includes('starting a new upload'))).toEqual([]);
     } finally {
       await proxy.close();
     }
