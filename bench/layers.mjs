@@ -12,9 +12,9 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { dockerOn, freePort, median } from './lib.mjs';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const CLI = join(ROOT, 'dist/cli/main.js');
@@ -25,17 +25,8 @@ const sock = join(dir, 'd.sock');
 const host = `unix://${sock}`;
 const children = [];
 
-function freePort() {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
 function docker(args, opts = {}) {
-  return execFileSync('/usr/local/bin/docker', ['-H', host, ...args], { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '0' }, maxBuffer: 1 << 26, ...opts });
+  return dockerOn(host, args, opts);
 }
 
 function timeIt(cmd, args, env = {}) {
@@ -47,7 +38,6 @@ function timeIt(cmd, args, env = {}) {
   return { ms, rssMb: rssKb / 1024, stdout: r.stdout };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   // Private daemon and registry, like the test world.

@@ -18,9 +18,9 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { dockerOn, freePort, median } from './lib.mjs';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const CLI = join(ROOT, 'dist/cli/main.js');
@@ -32,17 +32,8 @@ const host = `unix://${sock}`;
 const children = [];
 const registries = [];
 
-function freePort() {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
 function docker(args, opts = {}) {
-  return execFileSync('/usr/local/bin/docker', ['-H', host, ...args], { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '0' }, maxBuffer: 1 << 26, ...opts });
+  return dockerOn(host, args, opts);
 }
 
 function timeIt(cmd, args, env = {}) {
@@ -53,7 +44,6 @@ function timeIt(cmd, args, env = {}) {
   return ms;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** A fresh registry (own storage, own port). */
 async function freshRegistry(name) {
