@@ -2,36 +2,19 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
-import { run, type BaseRuntime } from '../../../src/cli/program.js';
 import { world } from '../../world/world.js';
-import { recordImgtoolRun } from '../../world/transcript.js';
+import { runInProcess, type InProcessResult } from '../../world/in-process.js';
 
 /** What one in-process run of imgtool printed. */
-export interface RunResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type RunResult = InProcessResult;
 
-/** Runs imgtool in-process with captured output (not a TTY). */
+/** Runs imgtool in-process with captured output (not a TTY), with a fresh HOME and DOCKER_CONFIG. */
 export async function imgtool(
   argv: string[],
   opts: { env?: Record<string, string>; cwd?: string; stdin?: string; signal?: AbortSignal } = {},
 ): Promise<RunResult> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void): Writable =>
-    new Writable({
-      write(chunk: Buffer | string, _enc, cb) {
-        append(chunk.toString());
-        cb();
-      },
-    });
-  const base: BaseRuntime = {
-    stdout: sink((s) => (stdout += s)),
-    stderr: sink((s) => (stderr += s)),
-    stdin: Readable.from(opts.stdin === undefined ? [] : [Buffer.from(opts.stdin)]),
+  return runInProcess(argv, {
+    label: 'build/helpers',
     env: {
       PATH: process.env['PATH'] ?? '',
       HOME: mkdtempSync(join(world().tmp, 'h-')),
@@ -39,13 +22,9 @@ export async function imgtool(
       ...opts.env,
     },
     cwd: opts.cwd ?? world().tmp,
-    signal: opts.signal ?? new AbortController().signal,
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-  };
-  const code = await run(argv, base);
-  recordImgtoolRun('build/helpers', argv, { stdout, stderr }, base.cwd);
-  return { code, stdout, stderr };
+    ...(opts.stdin === undefined ? {} : { stdin: opts.stdin }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
 }
 
 /** Writes `files` (path -> content) under a fresh directory in the world's tmp; returns it. */

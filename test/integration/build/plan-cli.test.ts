@@ -6,12 +6,10 @@
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { run, type BaseRuntime } from '../../../src/cli/program.js';
 import type { BuildPlan } from '../../../src/build/plan/index.js';
 import { world } from '../../world/world.js';
-import { recordImgtoolRun } from '../../world/transcript.js';
+import { runInProcess, type InProcessResult } from '../../world/in-process.js';
 
 interface PlanJson extends BuildPlan {
   readonly context: {
@@ -23,31 +21,8 @@ interface PlanJson extends BuildPlan {
   };
 }
 
-async function imgtool(argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string }): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void): Writable =>
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        append(chunk.toString());
-        cb();
-      },
-    });
-  const stdin = new PassThrough();
-  stdin.end(opts.stdin ?? '');
-  const rt: BaseRuntime = {
-    stdout: sink((s) => (stdout += s)),
-    stderr: sink((s) => (stderr += s)),
-    stdin,
-    env: opts.env ?? {},
-    cwd: opts.cwd,
-    signal: new AbortController().signal,
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-  };
-  const code = await run(argv, rt);
-  recordImgtoolRun('plan-cli', argv, { stdout, stderr }, rt.cwd);
-  return { code, stdout, stderr };
+function imgtool(argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string }): Promise<InProcessResult> {
+  return runInProcess(argv, { label: 'plan-cli', env: opts.env ?? {}, cwd: opts.cwd, ...(opts.stdin === undefined ? {} : { stdin: opts.stdin }) });
 }
 
 function write(root: string, files: Record<string, string>): void {

@@ -1,37 +1,18 @@
 /** `imgtool info` in-process against the private dockerd, and against a dead socket. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, type BaseRuntime } from '../../../src/cli/program.js';
 import { startDockerd, type RunningDaemon } from '../../world/dockerd.js';
 import { world } from '../../world/world.js';
-import { recordImgtoolRun } from '../../world/transcript.js';
+import { runInProcess, type InProcessResult } from '../../world/in-process.js';
 
-/** Runs imgtool in-process with captured output. */
-async function imgtool(argv: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void): Writable =>
-    new Writable({
-      write(chunk: Buffer | string, _enc, cb) {
-        append(chunk.toString());
-        cb();
-      },
-    });
-  const base: BaseRuntime = {
-    stdout: sink((s) => (stdout += s)),
-    stderr: sink((s) => (stderr += s)),
-    stdin: process.stdin,
+/** Runs imgtool in-process with captured output, a fresh HOME and DOCKER_CONFIG. */
+function imgtool(argv: string[], env: Record<string, string>): Promise<InProcessResult> {
+  return runInProcess(argv, {
+    label: 'info-cli',
     env: { PATH: process.env['PATH'] ?? '', HOME: mkdtempSync(join(world().tmp, 'h-')), DOCKER_CONFIG: mkdtempSync(join(world().tmp, 'c-')), ...env },
     cwd: world().tmp,
-    signal: new AbortController().signal,
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-  };
-  const code = await run(argv, base);
-  recordImgtoolRun('info-cli', argv, { stdout, stderr }, base.cwd);
-  return { code, stdout, stderr };
+  });
 }
 
 describe('imgtool info', () => {

@@ -15,39 +15,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PassThrough, Writable } from 'node:stream';
-import { run, type BaseRuntime } from '../../../src/cli/program.js';
 import { dockerCliAsync } from '../../world/base-image.js';
 import { world } from '../../world/world.js';
-import { recordImgtoolRun } from '../../world/transcript.js';
+import { runInProcess, type InProcessResult } from '../../world/in-process.js';
 import { buildLocalImages, LOCAL_IMAGES } from './local-images.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/init/', import.meta.url));
 
-/** Runs `imgtool <argv>` in-process with captured streams. */
-async function imgtool(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void): Writable =>
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        append(chunk.toString());
-        cb();
-      },
-    });
-  const rt: BaseRuntime = {
-    stdout: sink((s) => (stdout += s)),
-    stderr: sink((s) => (stderr += s)),
-    stdin: new PassThrough(),
-    env: {},
-    cwd: '/',
-    signal: new AbortController().signal,
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-  };
-  const code = await run(argv, rt);
-  recordImgtoolRun('init-build', argv, { stdout, stderr }, rt.cwd);
-  return { code, stdout, stderr };
+/** Runs `imgtool <argv>` in-process with captured streams (empty environment, cwd /). */
+function imgtool(argv: string[]): Promise<InProcessResult> {
+  return runInProcess(argv, { label: 'init-build', env: {}, cwd: '/' });
 }
 
 /** A classic-builder step: its instruction and whether the cache answered it. */

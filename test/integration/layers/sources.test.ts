@@ -8,44 +8,20 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, truncateSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { run, type BaseRuntime } from '../../../src/cli/program.js';
 import type { HistoryReport, InspectReport } from '../../../src/layers/report.js';
 import { dockerCli } from '../../world/base-image.js';
 import { world, type World } from '../../world/world.js';
-import { recordImgtoolRun } from '../../world/transcript.js';
+import { runInProcess, type InProcessResult } from '../../world/in-process.js';
 
 /** Runs imgtool in-process with captured output against the private daemon. */
-async function imgtool(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function imgtool(argv: string[]): Promise<InProcessResult> {
   const w = world();
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void): Writable =>
-    new Writable({
-      write(chunk: Buffer | string, _enc, cb) {
-        append(chunk.toString());
-        cb();
-      },
-    });
-  const base: BaseRuntime = {
-    stdout: sink((s) => (stdout += s)),
-    stderr: sink((s) => (stderr += s)),
-    stdin: process.stdin,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: mkdtempSync(join(w.tmp, 'lh-')),
-      DOCKER_CONFIG: mkdtempSync(join(w.tmp, 'lc-')),
-      DOCKER_HOST: w.docker.host,
-    },
+  return runInProcess(argv, {
+    label: 'layers/sources',
+    env: { PATH: process.env['PATH'] ?? '', HOME: mkdtempSync(join(w.tmp, 'lh-')), DOCKER_CONFIG: mkdtempSync(join(w.tmp, 'lc-')), DOCKER_HOST: w.docker.host },
     cwd: w.tmp,
-    signal: new AbortController().signal,
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-  };
-  const code = await run(argv, base);
-  recordImgtoolRun('layers/sources', argv, { stdout, stderr }, base.cwd);
-  return { code, stdout, stderr };
+  });
 }
 
 async function json<T>(argv: string[]): Promise<T> {
