@@ -7,11 +7,10 @@ import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { run } from '../../../src/cli/program.js';
 import { dockerCliAsync, type DockerCliResult } from '../../world/base-image.js';
 import { leakedSecrets, world } from '../../world/world.js';
+import { runInProcess } from '../../world/in-process.js';
 import { recordImgtoolRun } from '../../world/transcript.js';
 
 const root = join(dirname(new URL(import.meta.url).pathname), '../../..');
@@ -38,31 +37,10 @@ export function cliEnv(configDir: string, extra: Record<string, string> = {}, bi
   return { DOCKER_HOST: world().docker.host, DOCKER_CONFIG: configDir, HOME: world().tmp, PATH: path, ...extra };
 }
 
-function collect(stream: PassThrough): () => string {
-  const chunks: Buffer[] = [];
-  stream.on('data', (c: Buffer | string) => chunks.push(Buffer.from(c)));
-  return () => Buffer.concat(chunks).toString('utf8');
-}
-
 /** Runs imgtool in-process with captured streams (stdout and stderr are not TTYs). */
 export async function imgtool(argv: string[], env: Record<string, string>, stdin = ''): Promise<CliResult> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out = collect(stdout);
-  const err = collect(stderr);
-  const code = await run(argv, {
-    stdout,
-    stderr,
-    stdin: Readable.from([Buffer.from(stdin)]),
-    env,
-    cwd: world().tmp,
-    signal: new AbortController().signal,
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-  });
-  const result = { code, stdout: out(), stderr: err() };
+  const result = await runInProcess(argv, { label: 'credentials-harness', env, cwd: world().tmp, stdin });
   transcript.push(result.stdout, result.stderr);
-  recordImgtoolRun('credentials-harness', argv, result, world().tmp);
   return result;
 }
 

@@ -9,10 +9,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leakedSecrets, world } from '../../world/world.js';
-import { recordImgtoolRun } from '../../world/transcript.js';
 import { dockerCli, dockerCliAsync } from '../../world/base-image.js';
 import { startFaultProxy } from '../../world/fault-proxy.js';
 import { connectEngine, type EngineClient } from '../../../src/engine/client.js';
@@ -21,6 +19,7 @@ import { BlobLocations } from '../../../src/registry/push-direct/blob-locations.
 import { dockerArchiveSource, engineSource, pushDirect, type EngineImageReader } from '../../../src/registry/push-direct/push.js';
 import { RegistryClient } from '../../../src/registry/client/client.js';
 import { sha256 } from '../../../src/image/digest.js';
+import { runInProcess } from '../../world/in-process.js';
 
 const uniq = (): string => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 let engine: EngineClient;
@@ -229,17 +228,8 @@ describe('a large layer is uploaded while it is compressed', () => {
 
 describe('imgtool push --direct keeps its cache under XDG_CACHE_HOME', () => {
   async function cli(argv: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-    const { run } = await import('../../../src/cli/program.js');
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    stdout.on('data', (c: Buffer) => out.push(Buffer.from(c)));
-    stderr.on('data', (c: Buffer) => err.push(Buffer.from(c)));
-    const code = await run(argv, { stdout, stderr, stdin: Readable.from([]), env, cwd: world().tmp, signal: new AbortController().signal, stdoutIsTTY: false, stderrIsTTY: false });
-    const r = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+    const r = await runInProcess(argv, { label: 'direct-push-repush', env, cwd: world().tmp });
     logs.push(r.stdout, r.stderr);
-    recordImgtoolRun('direct-push-repush', argv, r, world().tmp);
     return r;
   }
 

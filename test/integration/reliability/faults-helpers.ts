@@ -7,12 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { dockerCliAsync, type DockerCliResult } from '../../world/base-image.js';
 import type { FaultCounters, FaultEvent, FaultKind } from '../../world/fault-proxy.js';
 import { FAULT_KINDS } from '../../world/fault-proxy.js';
 import { world } from '../../world/world.js';
-import { recordImgtoolRun } from '../../world/transcript.js';
+import { runInProcess } from '../../world/in-process.js';
 
 /** A unique lowercase suffix for tags and repositories. */
 export function uniqName(): string {
@@ -175,27 +174,8 @@ export interface CliRun {
 }
 
 /** Runs imgtool in-process (`run()` from src/cli/program.ts) with captured, non-TTY streams. */
-export async function imgtoolInProcess(argv: string[], env: Record<string, string>): Promise<CliRun> {
-  const { run } = await import('../../../src/cli/program.js');
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => out.push(Buffer.from(c)));
-  stderr.on('data', (c: Buffer) => err.push(Buffer.from(c)));
-  const code = await run(argv, {
-    stdout,
-    stderr,
-    stdin: Readable.from([]),
-    env,
-    cwd: world().tmp,
-    signal: new AbortController().signal,
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-  });
-  const r = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-  recordImgtoolRun('faults-helpers', argv, r, world().tmp);
-  return r;
+export function imgtoolInProcess(argv: string[], env: Record<string, string>): Promise<CliRun> {
+  return runInProcess(argv, { label: 'faults-helpers', env, cwd: world().tmp });
 }
 
 /** A DOCKER_CONFIG dir for imgtool, optionally with Basic credentials for `host` in config.json. */

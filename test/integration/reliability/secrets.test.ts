@@ -12,13 +12,11 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../../src/cli/program.js';
 import { encodeRegistryAuth } from '../../../src/registry/credentials/index.js';
 import { world, worldSecrets } from '../../world/world.js';
 import { uniq } from './helpers.js';
-import { recordImgtoolRun } from '../../world/transcript.js';
+import { runInProcess } from '../../world/in-process.js';
 
 interface Result {
   readonly code: number;
@@ -30,25 +28,8 @@ interface Result {
 const printed: string[] = [];
 
 async function imgtool(argv: string[], env: Record<string, string>, stdin = '', cwd = world().tmp): Promise<Result> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => out.push(Buffer.from(c)));
-  stderr.on('data', (c: Buffer) => err.push(Buffer.from(c)));
-  const code = await run(argv, {
-    stdout,
-    stderr,
-    stdin: Readable.from([Buffer.from(stdin)]),
-    env,
-    cwd,
-    signal: new AbortController().signal,
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-  });
-  const r = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+  const r = await runInProcess(argv, { label: 'secrets', env, cwd, stdin });
   printed.push(`$ imgtool ${argv.join(' ')}`, r.stdout, r.stderr);
-  recordImgtoolRun('secrets', argv, r, cwd);
   return r;
 }
 
